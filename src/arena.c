@@ -1,0 +1,186 @@
+/* arena.c - region allocation: bump-allocated blocks freed all at once, plus cleanups. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <magpie/arena.h>
+#include <magpie/log.h>
+
+#define ARENA_FIRST	1024	/* most stanzas fit in the first block */
+#define ARENA_ALIGN	(_Alignof(max_align_t))
+
+struct block {
+	struct block	*next;
+	size_t		 size;	/* usable bytes after the header */
+	size_t		 used;
+	max_align_t	 data[];
+};
+
+struct cleanup {
+	struct cleanup	*next;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+struct mp_arena {
+	struct block	*blocks;
+	struct cleanup	*cleanups;
+	size_t		 total;
+};
+
+void *
+mp_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		mp_fatalx("out of memory (%zu bytes)", size);
+	return p;
+}
+
+void *
+mp_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		mp_fatalx("out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+void *
+mp_xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+
+	if (q == NULL)
+		mp_fatalx("out of memory (%zu bytes)", size);
+	return q;
+}
+
+char *
+mp_xstrdup(const char *s)
+{
+	return mp_xstrndup(s, strlen(s));
+}
+
+char *
+mp_xstrndup(const char *s, size_t n)
+{
+	char *p = mp_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+struct mp_arena *
+mp_arena_new(void)
+{
+	return mp_xcalloc(1, sizeof(struct mp_arena));
+}
+
+void
+mp_arena_free(struct mp_arena *a)
+{
+	struct block *b, *nb;
+	struct cleanup *c;
+
+	if (a == NULL)
+		return;
+	/* Cleanups live in the blocks, so they run before the blocks go. */
+	for (c = a->cleanups; c != NULL; c = c->next)
+		c->fn(c->arg);
+	for (b = a->blocks; b != NULL; b = nb) {
+		nb = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+void *
+mp_arena_alloc(struct mp_arena *a, size_t size)
+{
+	struct block *b = a->blocks;
+	size_t need, bsize;
+	void *p;
+
+	need = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (need < size)
+		mp_fatalx("arena allocation overflow");
+	if (b == NULL || b->size - b->used < need) {
+		bsize = b == NULL ? ARENA_FIRST : b->size * 2;
+		if (bsize < need)
+			bsize = need;
+		b = mp_xmalloc(sizeof(*b) + bsize);
+		b->size = bsize;
+		b->used = 0;
+		/* A large one-off allocation keeps the current block on top. */
+		if (a->blocks != NULL && need > a->blocks->size) {
+			b->next = a->blocks->next;
+			a->blocks->next = b;
+		} else {
+			b->next = a->blocks;
+			a->blocks = b;
+		}
+		a->total += bsize;
+	}
+	p = (char *)b->data + b->used;
+	b->used += need;
+	memset(p, 0, size);
+	return p;
+}
+
+char *
+mp_arena_strndup(struct mp_arena *a, const char *s, size_t n)
+{
+	char *p = mp_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+mp_arena_strdup(struct mp_arena *a, const char *s)
+{
+	return mp_arena_strndup(a, s, strlen(s));
+}
+
+char *
+mp_arena_printf(struct mp_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		mp_fatalx("mp_arena_printf: bad format");
+	p = mp_arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+mp_arena_on_free(struct mp_arena *a, void (*fn)(void *), void *arg)
+{
+	struct cleanup *c = mp_arena_alloc(a, sizeof(*c));
+
+	c->fn = fn;
+	c->arg = arg;
+	c->next = a->cleanups;
+	a->cleanups = c;
+}
+
+size_t
+mp_arena_size(const struct mp_arena *a)
+{
+	return a->total;
+}

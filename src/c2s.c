@@ -1,0 +1,850 @@
+/* c2s.c - the client stream state machine: header, STARTTLS, SASL, bind, then stanzas to the router. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include <magpie/module.h>
+
+#include "accounts.h"
+#include "c2s.h"
+#include "config.h"
+#include "conn.h"
+#include "hooks.h"
+#include "router.h"
+#include "sasl.h"
+#include "server.h"
+#include "session.h"
+#include "xmlstream.h"
+
+#define NS_SASL_CB	"urn:xmpp:sasl-cb:0"
+#define NS_XMPP_ERRORS	"urn:xmpp:errors"
+#define NS_PING		"urn:xmpp:ping"
+
+/* SASL exchanges a stream may start, failed or not. */
+#define C2S_MAX_AUTH_ATTEMPTS	10
+
+static void c2s_read(void *, const char *, size_t);
+static void c2s_tls_ready(void *);
+static void c2s_closed(void *, const char *);
+static void c2s_header(void *, const struct mp_stream_header *);
+static void c2s_stanza(void *, struct mp_node *, struct mp_arena *);
+static void c2s_end(void *);
+static void c2s_xs_error(void *, enum mp_xs_error, const char *);
+static void c2s_timer(evutil_socket_t, short, void *);
+
+static const struct mp_conn_cbs c2s_conn_cbs = {
+	.read = c2s_read,
+	.tls_ready = c2s_tls_ready,
+	.closed = c2s_closed,
+};
+
+static const struct mp_xmlstream_cbs c2s_xs_cbs = {
+	.header = c2s_header,
+	.stanza = c2s_stanza,
+	.end = c2s_end,
+	.error = c2s_xs_error,
+};
+
+/* SASL mechanisms in order of preference. */
+static const char *const c2s_mechs[] = {
+	"SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", NULL,
+};
+
+static const char *const c2s_cb_types[] = {
+	"tls-exporter", "tls-server-end-point", NULL,
+};
+
+static struct mp_buf c2s_out;	/* reused for every serialization */
+
+static long
+c2s_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+static const struct mp_c2s_conf *
+c2s_conf(void)
+{
+	return &mp_srv.conf->c2s;
+}
+
+static void
+c2s_arm(struct mp_session *s, long seconds)
+{
+	struct timeval tv = { seconds > 0 ? seconds : 1, 0 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+static void
+c2s_write(struct mp_session *s, const char *str)
+{
+	mp_conn_write(s->conn, str, strlen(str));
+}
+
+static void
+c2s_write_node(struct mp_session *s, const struct mp_node *n,
+    const char *parent_ns)
+{
+	mp_buf_reset(&c2s_out);
+	mp_xml_serialize(&c2s_out, n, parent_ns);
+	mp_conn_write(s->conn, c2s_out.data, c2s_out.len);
+}
+
+void
+mp_c2s_send(struct mp_session *s, const struct mp_node *stanza)
+{
+	if (s->state != C2S_BOUND)
+		return;
+	c2s_write_node(s, stanza, MP_NS_CLIENT);
+}
+
+static const char *
+c2s_default_host(void)
+{
+	return mp_srv.conf->hosts[0].domain;
+}
+
+static void
+c2s_send_header(struct mp_session *s, const char *to)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	unsigned char rnd[8];
+
+	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(s->stream_id + 2 * i, 3, "%02x", rnd[i]);
+	mp_buf_puts(&b, "<?xml version='1.0'?><stream:stream xmlns='"
+	    MP_NS_CLIENT "' xmlns:stream='" MP_NS_STREAMS "' id='");
+	mp_buf_puts(&b, s->stream_id);
+	mp_buf_puts(&b, "' from='");
+	mp_xml_escape(&b, s->host ? s->host : c2s_default_host(),
+	    strlen(s->host ? s->host : c2s_default_host()), true);
+	if (to != NULL) {
+		mp_buf_puts(&b, "' to='");
+		mp_xml_escape(&b, to, strlen(to), true);
+	}
+	mp_buf_puts(&b, "' version='1.0' xml:lang='en'>");
+	mp_conn_write(s->conn, b.data, b.len);
+	mp_buf_free(&b);
+	s->header_sent = true;
+}
+
+/* Ends the stream with an RFC 6120 4.9 error; the connection closes after it. */
+static void
+c2s_stream_error(struct mp_session *s, const char *cond, const char *app_ns,
+    const char *app_name, const char *text)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	if (s->state == C2S_CLOSING)
+		return;
+	if (!s->header_sent)
+		c2s_send_header(s, NULL);
+	mp_buf_printf(&b, "<stream:error><%s xmlns='" MP_NS_XSTREAMS "'/>",
+	    cond);
+	if (text != NULL) {
+		mp_buf_puts(&b, "<text xmlns='" MP_NS_XSTREAMS
+		    "' xml:lang='en'>");
+		mp_xml_escape(&b, text, strlen(text), false);
+		mp_buf_puts(&b, "</text>");
+	}
+	if (app_ns != NULL)
+		mp_buf_printf(&b, "<%s xmlns='%s'/>", app_name, app_ns);
+	mp_buf_puts(&b, "</stream:error></stream:stream>");
+	mp_conn_write(s->conn, b.data, b.len);
+	mp_buf_free(&b);
+	mp_log_info("%s: %s stream error %s%s%s", mp_conn_peer(s->conn),
+	    s->full ? s->full : "-", cond, text ? ": " : "", text ? text : "");
+	s->state = C2S_CLOSING;
+	mp_sessions_unbind(s);
+	mp_conn_close(s->conn, cond);
+}
+
+void
+mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls)
+{
+	struct mp_session *s = mp_xcalloc(1, sizeof(*s));
+	const char *err;
+
+	s->state = C2S_CONNECTED;
+	s->direct_tls = direct_tls;
+	s->tls_required = mp_srv.conf->tls.required;
+	s->last_read = c2s_now();
+	s->conn = mp_conn_new(fd, peer, &c2s_conn_cbs, s);
+	s->xs = mp_xmlstream_new(&c2s_xs_cbs, s);
+	mp_xmlstream_set_limits(s->xs, c2s_conf()->max_stanza_size_preauth,
+	    c2s_conf()->max_depth);
+	s->timer = evtimer_new(mp_srv.base, c2s_timer, s);
+	mp_sessions_link(s);
+	c2s_arm(s, c2s_conf()->preauth_timeout);
+	mp_log_debug("%s: connected%s", mp_conn_peer(s->conn),
+	    direct_tls ? " (direct TLS)" : "");
+	if (direct_tls && mp_conn_start_tls(s->conn, &err) == -1) {
+		mp_log_warnx("%s: TLS: %s", mp_conn_peer(s->conn), err);
+		s->state = C2S_CLOSING;
+		mp_conn_close(s->conn, "TLS unavailable");
+	}
+}
+
+static void
+c2s_destroy(struct mp_session *s)
+{
+	if (s->full != NULL) {
+		struct mp_arena *a = mp_arena_new();
+		struct mp_event ev = { .arena = a, .session = s,
+		    .from = s->jid };
+
+		mp_sessions_unbind(s);
+		mp_hooks_fire_name("session-closed", &ev);
+		mp_arena_free(a);
+	}
+	mp_sessions_unlink(s);
+	event_free(s->timer);
+	mp_xmlstream_free(s->xs);
+	mp_sasl_free(s->sasl);
+	free(s->sasl_ctx);
+	mp_conn_free(s->conn);
+	free(s->host);
+	free(s->user);
+	free((char *)s->jid.resource);
+	free(s->full);
+	free(s->bare);
+	free(s);
+}
+
+static void
+c2s_closed(void *ctx, const char *why)
+{
+	struct mp_session *s = ctx;
+
+	mp_log_info("%s: %s disconnected: %s", mp_conn_peer(s->conn),
+	    s->full ? s->full : "-", why);
+	c2s_destroy(s);
+}
+
+static void
+c2s_tls_ready(void *ctx)
+{
+	/* The client opens a new stream over TLS; the parser is already fresh. */
+}
+
+static void
+c2s_read(void *ctx, const char *data, size_t len)
+{
+	struct mp_session *s = ctx;
+	size_t n;
+
+	s->last_read = c2s_now();
+	s->ping_pending = false;
+	while (len > 0 && s->state != C2S_CLOSING) {
+		n = mp_xmlstream_feed(s->xs, data, len);
+		if (s->restart) {
+			s->restart = false;
+			mp_xmlstream_reset(s->xs);
+			mp_xmlstream_set_limits(s->xs, s->state >= C2S_AUTHENTICATED ?
+			    c2s_conf()->max_stanza_size :
+			    c2s_conf()->max_stanza_size_preauth,
+			    c2s_conf()->max_depth);
+			if (s->discard_rest) {
+				/* Nothing sent in the clear after <starttls/> counts. */
+				s->discard_rest = false;
+				return;
+			}
+		} else if (n < len)
+			return;	/* an error was reported */
+		data += n;
+		len -= n;
+	}
+}
+
+static bool
+c2s_is_tls(struct mp_session *s)
+{
+	return mp_conn_is_tls(s->conn);
+}
+
+static int
+c2s_get_cb(void *arg, const char *type, unsigned char *buf, size_t size,
+    size_t *len_r)
+{
+	struct mp_session *s = arg;
+
+	return mp_conn_channel_binding(s->conn, type, buf, size, len_r);
+}
+
+static int
+c2s_get_creds(void *arg, const char *host, const char *user,
+    enum mp_scram_hash h, struct mp_scram_creds *creds_r)
+{
+	return mp_account_creds(host, user, h, creds_r);
+}
+
+static bool
+c2s_cb_available(struct mp_session *s, const char *type)
+{
+	unsigned char buf[128];
+	size_t len;
+
+	return mp_conn_channel_binding(s->conn, type, buf, sizeof(buf),
+	    &len) == 0;
+}
+
+static bool
+c2s_mech_offered(struct mp_session *s, const char *mech)
+{
+	bool plus;
+
+	if (!mp_sasl_known(mech, &plus))
+		return false;
+	if (!c2s_is_tls(s) && (s->tls_required || strcmp(mech, "PLAIN") == 0))
+		return false;
+	if (strcmp(mech, "PLAIN") == 0 && !mp_srv.conf->auth.allow_plain)
+		return false;
+	if (plus)
+		return c2s_cb_available(s, "tls-exporter") ||
+		    c2s_cb_available(s, "tls-server-end-point");
+	return true;
+}
+
+static void
+c2s_send_features(struct mp_session *s)
+{
+	struct mp_arena *a = mp_arena_new();
+	struct mp_node *f = mp_node_new(a, MP_NS_STREAMS, "features"), *n, *c;
+	struct mp_event ev = { .arena = a, .stanza = f, .session = s };
+
+	if (s->state == C2S_OPEN) {
+		if (!c2s_is_tls(s)) {
+			n = mp_node_add(a, f, MP_NS_TLS, "starttls");
+			if (s->tls_required)
+				mp_node_add(a, n, NULL, "required");
+		}
+		if (c2s_is_tls(s) || !s->tls_required) {
+			n = mp_node_add(a, f, MP_NS_SASL, "mechanisms");
+			for (size_t i = 0; c2s_mechs[i] != NULL; i++)
+				if (c2s_mech_offered(s, c2s_mechs[i])) {
+					c = mp_node_add(a, n, NULL, "mechanism");
+					mp_node_add_text(a, c, c2s_mechs[i],
+					    strlen(c2s_mechs[i]));
+				}
+			/* XEP-0440: the channel-binding types we support. */
+			if (c2s_is_tls(s)) {
+				n = mp_node_add(a, f, NS_SASL_CB,
+				    "sasl-channel-binding");
+				for (size_t i = 0; c2s_cb_types[i] != NULL; i++)
+					if (c2s_cb_available(s, c2s_cb_types[i]))
+						mp_node_set_attr(a, mp_node_add(a, n,
+						    NULL, "channel-binding"), "type",
+						    c2s_cb_types[i]);
+			}
+		}
+	} else {
+		mp_node_add(a, f, MP_NS_BIND, "bind");
+		n = mp_node_add(a, f, MP_NS_SESSION, "session");
+		mp_node_add(a, n, NULL, "optional");
+		mp_hooks_fire_name("stream-features", &ev);
+	}
+	/* Written with the stream: prefix the stream header declared. */
+	mp_buf_reset(&c2s_out);
+	mp_buf_puts(&c2s_out, "<stream:features>");
+	for (c = f->children; c != NULL; c = c->next)
+		mp_xml_serialize(&c2s_out, c, MP_NS_CLIENT);
+	mp_buf_puts(&c2s_out, "</stream:features>");
+	mp_conn_write(s->conn, c2s_out.data, c2s_out.len);
+	mp_arena_free(a);
+}
+
+static void
+c2s_header(void *ctx, const struct mp_stream_header *h)
+{
+	struct mp_session *s = ctx;
+	struct mp_arena *a;
+	const char *host, *err;
+
+	if (s->state == C2S_CLOSING)
+		return;
+	if (h->ns == NULL || strcmp(h->ns, MP_NS_STREAMS) != 0 ||
+	    strcmp(h->name, "stream") != 0 || h->default_ns == NULL ||
+	    strcmp(h->default_ns, MP_NS_CLIENT) != 0) {
+		c2s_stream_error(s, "invalid-namespace", NULL, NULL, NULL);
+		return;
+	}
+	if (h->to == NULL) {
+		c2s_stream_error(s, "improper-addressing", NULL, NULL,
+		    "The stream header needs a 'to' address");
+		return;
+	}
+	a = mp_arena_new();
+	if (mp_jid_prep_domain(a, h->to, strlen(h->to), &host, &err) == -1 ||
+	    !mp_is_local_host(host) ||
+	    (s->host != NULL && strcmp(s->host, host) != 0)) {
+		mp_arena_free(a);
+		c2s_stream_error(s, "host-unknown", NULL, NULL, NULL);
+		return;
+	}
+	if (s->host == NULL)
+		s->host = mp_xstrdup(host);
+	mp_arena_free(a);
+	c2s_send_header(s, h->from);
+	if (h->version == NULL || strtol(h->version, NULL, 10) < 1) {
+		c2s_stream_error(s, "unsupported-version", NULL, NULL, NULL);
+		return;
+	}
+	if (s->state == C2S_CONNECTED)
+		s->state = C2S_OPEN;
+	c2s_send_features(s);
+}
+
+static void
+c2s_end(void *ctx)
+{
+	struct mp_session *s = ctx;
+
+	if (s->state == C2S_CLOSING)
+		return;
+	c2s_write(s, "</stream:stream>");
+	s->state = C2S_CLOSING;
+	mp_sessions_unbind(s);
+	mp_conn_close(s->conn, "stream closed by client");
+}
+
+static void
+c2s_xs_error(void *ctx, enum mp_xs_error err, const char *detail)
+{
+	struct mp_session *s = ctx;
+
+	switch (err) {
+	case MP_XS_RESTRICTED_XML:
+		c2s_stream_error(s, "restricted-xml", NULL, NULL, detail);
+		break;
+	case MP_XS_BAD_FORMAT:
+		c2s_stream_error(s, "bad-format", NULL, NULL, detail);
+		break;
+	case MP_XS_INVALID_NAMESPACE:
+		c2s_stream_error(s, "invalid-namespace", NULL, NULL, detail);
+		break;
+	case MP_XS_BAD_NAMESPACE_PREFIX:
+		c2s_stream_error(s, "bad-namespace-prefix", NULL, NULL, detail);
+		break;
+	case MP_XS_TOO_BIG:
+		c2s_stream_error(s, "policy-violation", NS_XMPP_ERRORS,
+		    "stanza-too-big", detail);
+		break;
+	case MP_XS_TOO_DEEP:
+		c2s_stream_error(s, "policy-violation", NULL, NULL,
+		    detail ? detail : "Elements nested too deeply");
+		break;
+	case MP_XS_UNSUPPORTED_ENCODING:
+		c2s_stream_error(s, "unsupported-encoding", NULL, NULL, detail);
+		break;
+	case MP_XS_NOT_WELL_FORMED:
+	default:
+		c2s_stream_error(s, "not-well-formed", NULL, NULL, detail);
+		break;
+	}
+}
+
+static void
+c2s_starttls(struct mp_session *s, struct mp_node *st)
+{
+	const char *err;
+
+	if (s->state != C2S_OPEN || c2s_is_tls(s)) {
+		c2s_write(s, "<failure xmlns='" MP_NS_TLS "'/></stream:stream>");
+		s->state = C2S_CLOSING;
+		mp_conn_close(s->conn, "bad STARTTLS");
+		return;
+	}
+	c2s_write(s, "<proceed xmlns='" MP_NS_TLS "'/>");
+	if (mp_conn_start_tls(s->conn, &err) == -1) {
+		mp_log_warnx("%s: TLS: %s", mp_conn_peer(s->conn), err);
+		s->state = C2S_CLOSING;
+		mp_conn_close(s->conn, "TLS unavailable");
+		return;
+	}
+	/* RFC 6120 5.4.3.3: a new stream, and nothing pipelined survives. */
+	s->header_sent = false;
+	s->restart = true;
+	s->discard_rest = true;
+	mp_xmlstream_stop(s->xs);
+}
+
+static void
+c2s_sasl_failure(struct mp_session *s, const char *cond, bool counted)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	mp_sasl_free(s->sasl);
+	s->sasl = NULL;
+	mp_buf_printf(&b, "<failure xmlns='" MP_NS_SASL "'><%s/></failure>",
+	    cond);
+	mp_conn_write(s->conn, b.data, b.len);
+	mp_buf_free(&b);
+	mp_log_info("%s: authentication failed: %s", mp_conn_peer(s->conn),
+	    cond);
+	/*
+	 * RFC 6120 6.4.5: a bounded number of retries, then the stream ends.
+	 * Only a checked credential counts as a try: a client that asks for
+	 * a channel binding we lack may still fall back to another mechanism.
+	 */
+	if (counted)
+		s->auth_failures++;
+	if (s->auth_failures >= mp_srv.conf->auth.max_failures ||
+	    ++s->auth_attempts >= C2S_MAX_AUTH_ATTEMPTS)
+		c2s_stream_error(s, "policy-violation", NULL, NULL,
+		    "Too many failed authentication attempts");
+}
+
+static void
+c2s_sasl_out(struct mp_session *s, const char *name, const struct mp_buf *data)
+{
+	gnutls_datum_t raw = { (unsigned char *)data->data,
+	    (unsigned)data->len }, enc = { NULL, 0 };
+	struct mp_buf b = MP_BUF_INIT;
+
+	mp_buf_printf(&b, "<%s xmlns='" MP_NS_SASL "'>", name);
+	if (data->len > 0 && gnutls_base64_encode2(&raw, &enc) == 0) {
+		mp_buf_append(&b, enc.data, enc.size);
+		gnutls_free(enc.data);
+	}
+	mp_buf_printf(&b, "</%s>", name);
+	mp_conn_write(s->conn, b.data, b.len);
+	mp_buf_free(&b);
+}
+
+static void
+c2s_sasl_step(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
+{
+	char *text = mp_node_text(a, st);
+	gnutls_datum_t enc, dec = { NULL, 0 };
+	struct mp_buf out = MP_BUF_INIT;
+	const char *cond = "not-authorized";
+	enum mp_sasl_status rc;
+
+	if (strcmp(text, "=") == 0)
+		text[0] = '\0';
+	else if (text[0] != '\0') {
+		enc.data = (unsigned char *)text;
+		enc.size = (unsigned)strlen(text);
+		if (gnutls_base64_decode2(&enc, &dec) < 0) {
+			c2s_sasl_failure(s, "incorrect-encoding", false);
+			return;
+		}
+	}
+	rc = mp_sasl_step(s->sasl, dec.data, dec.size, &out, &cond);
+	gnutls_free(dec.data);
+	switch (rc) {
+	case MP_SASL_CONTINUE:
+		/* The next step checks a proof (SCRAM's client-final). */
+		s->sasl_checked = true;
+		c2s_sasl_out(s, "challenge", &out);
+		break;
+	case MP_SASL_SUCCESS:
+		c2s_sasl_out(s, "success", &out);
+		s->user = mp_xstrdup(mp_sasl_user(s->sasl));
+		mp_sasl_free(s->sasl);
+		s->sasl = NULL;
+		s->state = C2S_AUTHENTICATED;
+		s->header_sent = false;
+		s->restart = true;
+		mp_xmlstream_stop(s->xs);
+		mp_log_info("%s: authenticated as %s@%s", mp_conn_peer(s->conn),
+		    s->user, s->host);
+		break;
+	case MP_SASL_FAILURE:
+		c2s_sasl_failure(s, cond, s->sasl_checked);
+		break;
+	}
+	mp_buf_free(&out);
+}
+
+static void
+c2s_sasl(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
+{
+	const char *mech;
+
+	if (s->state != C2S_OPEN) {
+		c2s_stream_error(s, "policy-violation", NULL, NULL,
+		    "Already authenticated");
+		return;
+	}
+	if (strcmp(st->name, "abort") == 0) {
+		if (s->sasl != NULL)
+			c2s_sasl_failure(s, "aborted", false);
+		return;
+	}
+	if (strcmp(st->name, "response") == 0) {
+		if (s->sasl == NULL)
+			c2s_sasl_failure(s, "not-authorized", false);
+		else
+			c2s_sasl_step(s, st, a);
+		return;
+	}
+	if (strcmp(st->name, "auth") != 0) {
+		c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
+		return;
+	}
+	mech = mp_node_attr(st, "mechanism");
+	mp_sasl_free(s->sasl);
+	s->sasl = NULL;
+	if (!c2s_is_tls(s) && s->tls_required) {
+		c2s_sasl_failure(s, "encryption-required", false);
+		return;
+	}
+	if (mech == NULL || !c2s_mech_offered(s, mech)) {
+		c2s_sasl_failure(s, mech != NULL && strcmp(mech, "PLAIN") == 0 &&
+		    !c2s_is_tls(s) ? "encryption-required" : "invalid-mechanism",
+		    false);
+		return;
+	}
+	if (s->sasl_ctx == NULL) {
+		s->sasl_ctx = mp_xcalloc(1, sizeof(*s->sasl_ctx));
+		s->sasl_ctx->get_creds = c2s_get_creds;
+		s->sasl_ctx->arg = s;
+	}
+	s->sasl_ctx->host = s->host;
+	s->sasl_ctx->get_cb = c2s_is_tls(s) ? c2s_get_cb : NULL;
+	s->sasl_ctx->plus_offered = c2s_mech_offered(s, "SCRAM-SHA-256-PLUS");
+	s->sasl = mp_sasl_new(mech, s->sasl_ctx);
+	if (s->sasl == NULL) {
+		c2s_sasl_failure(s, "invalid-mechanism", false);
+		return;
+	}
+	/* PLAIN checks the password in its first step. */
+	s->sasl_checked = strcmp(mech, "PLAIN") == 0;
+	if (mp_node_first_element(st) == NULL && st->children == NULL) {
+		/* RFC 6120 6.4.2: no initial response, ask for it. */
+		c2s_write(s, "<challenge xmlns='" MP_NS_SASL "'/>");
+		return;
+	}
+	c2s_sasl_step(s, st, a);
+}
+
+static void
+c2s_iq_error(struct mp_session *s, struct mp_node *iq, struct mp_arena *a,
+    const struct mp_error *err)
+{
+	struct mp_node *r = mp_error_reply_new(a, iq, err);
+
+	mp_node_set_attr(a, r, "from", NULL);
+	mp_node_set_attr(a, r, "to", NULL);
+	c2s_write_node(s, r, MP_NS_CLIENT);
+}
+
+static void
+c2s_make_resource(char *buf, size_t size)
+{
+	unsigned char rnd[6];
+
+	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
+	snprintf(buf, size, "magpie-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+	    rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
+/* RFC 6120 7: resource binding; an older session with the same JID is replaced. */
+static void
+c2s_bind(struct mp_session *s, struct mp_node *iq, struct mp_node *bind,
+    struct mp_arena *a)
+{
+	struct mp_node *rn = mp_node_child(bind, MP_NS_BIND, "resource");
+	struct mp_node *r, *b;
+	struct mp_session *old;
+	struct mp_event ev = { .arena = a, .session = s };
+	char gen[32];
+	const char *res = NULL, *err, *text, *id = mp_node_attr(iq, "id");
+	size_t tl;
+
+	text = rn != NULL ? mp_node_text(a, rn) : "";
+	tl = strlen(text);
+	if (tl == 0) {
+		c2s_make_resource(gen, sizeof(gen));
+		res = gen;
+	} else if (mp_jid_prep_resource(a, text, tl, &res, &err) == -1) {
+		c2s_iq_error(s, iq, a, &mp_err_bad_request);
+		return;
+	}
+	s->jid.local = s->user;
+	s->jid.domain = s->host;
+	s->jid.resource = mp_xstrdup(res);
+	s->bare = mp_arena_printf(a, "%s@%s", s->user, s->host);
+	s->bare = mp_xstrdup(s->bare);
+	s->full = mp_xstrdup(mp_jid_full(a, &s->jid));
+	mp_sessions_bind(s, &old);
+	if (old != NULL)
+		c2s_stream_error(old, "conflict", NULL, NULL,
+		    "Replaced by a new connection");
+	s->state = C2S_BOUND;
+	r = mp_node_new(a, MP_NS_CLIENT, "iq");
+	mp_node_set_attr(a, r, "type", "result");
+	mp_node_set_attr(a, r, "id", id);
+	b = mp_node_add(a, r, MP_NS_BIND, "bind");
+	b = mp_node_add(a, b, NULL, "jid");
+	mp_node_add_text(a, b, s->full, strlen(s->full));
+	c2s_write_node(s, r, MP_NS_CLIENT);
+	mp_log_info("%s: bound %s", mp_conn_peer(s->conn), s->full);
+	evtimer_del(s->timer);
+	c2s_arm(s, c2s_conf()->idle_timeout);
+	ev.from = s->jid;
+	mp_hooks_fire_name("session-bound", &ev);
+}
+
+static void
+c2s_presence_state(struct mp_session *s, struct mp_node *st,
+    struct mp_arena *a)
+{
+	const char *type = mp_node_attr(st, "type");
+	struct mp_node *p;
+	long prio = 0;
+
+	if (mp_node_attr(st, "to") != NULL)
+		return;
+	if (type == NULL) {
+		if ((p = mp_node_child(st, MP_NS_CLIENT, "priority")) != NULL)
+			prio = strtol(mp_node_text(a, p), NULL, 10);
+		if (prio < -128)
+			prio = -128;
+		if (prio > 127)
+			prio = 127;
+		s->priority = (int)prio;
+		s->available = true;
+	} else if (strcmp(type, "unavailable") == 0)
+		s->available = false;
+}
+
+static void
+c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
+{
+	struct mp_session *s = ctx;
+	bool is_stanza;
+	struct mp_node *child;
+	const char *type;
+
+	if (s->state == C2S_CLOSING)
+		return;
+	if (strcmp(st->xmlns, MP_NS_TLS) == 0 &&
+	    strcmp(st->name, "starttls") == 0) {
+		c2s_starttls(s, st);
+		return;
+	}
+	if (strcmp(st->xmlns, MP_NS_SASL) == 0) {
+		c2s_sasl(s, st, a);
+		return;
+	}
+	is_stanza = strcmp(st->xmlns, MP_NS_CLIENT) == 0 &&
+	    (strcmp(st->name, "message") == 0 ||
+	    strcmp(st->name, "presence") == 0 || strcmp(st->name, "iq") == 0);
+	if (!is_stanza) {
+		c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
+		return;
+	}
+	if (s->state == C2S_OPEN) {
+		c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
+		return;
+	}
+	type = mp_node_attr(st, "type");
+	child = mp_node_first_element(st);
+	if (st->name[0] == 'i' && type != NULL && strcmp(type, "set") == 0 &&
+	    child != NULL && mp_node_next_element(child) == NULL) {
+		if (strcmp(child->xmlns, MP_NS_BIND) == 0 &&
+		    strcmp(child->name, "bind") == 0) {
+			if (s->state == C2S_AUTHENTICATED)
+				c2s_bind(s, st, child, a);
+			else
+				c2s_iq_error(s, st, a, &mp_err_not_allowed);
+			return;
+		}
+		if (s->state == C2S_BOUND &&
+		    strcmp(child->xmlns, MP_NS_SESSION) == 0 &&
+		    strcmp(child->name, "session") == 0) {
+			struct mp_node *r = mp_node_new(a, MP_NS_CLIENT, "iq");
+
+			mp_node_set_attr(a, r, "type", "result");
+			mp_node_set_attr(a, r, "id", mp_node_attr(st, "id"));
+			c2s_write_node(s, r, MP_NS_CLIENT);
+			return;
+		}
+	}
+	if (s->state != C2S_BOUND) {
+		/* RFC 6120 7.1: nothing is processed before a resource is bound. */
+		c2s_stream_error(s, "not-authorized", NULL, NULL,
+		    "Bind a resource first");
+		return;
+	}
+	if (st->name[0] == 'p')
+		c2s_presence_state(s, st, a);
+	mp_router_from_session(s, st, a);
+}
+
+static void
+c2s_send_ping(struct mp_session *s)
+{
+	struct mp_arena *a = mp_arena_new();
+	struct mp_node *iq = mp_node_new(a, MP_NS_CLIENT, "iq");
+	char id[32];
+
+	snprintf(id, sizeof(id), "ping-%u", ++s->ping_seq);
+	mp_node_set_attr(a, iq, "from", s->host);
+	mp_node_set_attr(a, iq, "to", s->full);
+	mp_node_set_attr(a, iq, "type", "get");
+	mp_node_set_attr(a, iq, "id", id);
+	mp_node_add(a, iq, NS_PING, "ping");
+	c2s_write_node(s, iq, MP_NS_CLIENT);
+	mp_arena_free(a);
+}
+
+static void
+c2s_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct mp_session *s = arg;
+	long idle;
+
+	if (s->state == C2S_CLOSING)
+		return;
+	if (s->state != C2S_BOUND) {
+		c2s_stream_error(s, "connection-timeout", NULL, NULL,
+		    "Too slow to authenticate");
+		return;
+	}
+	idle = c2s_now() - s->last_read;
+	if (!s->ping_pending) {
+		if (idle < c2s_conf()->idle_timeout) {
+			c2s_arm(s, c2s_conf()->idle_timeout - idle);
+			return;
+		}
+		/* XEP-0199 4.2: ask before hanging up; any traffic answers. */
+		c2s_send_ping(s);
+		s->ping_pending = true;
+		c2s_arm(s, c2s_conf()->ping_timeout);
+		return;
+	}
+	c2s_stream_error(s, "connection-timeout", NULL, NULL,
+	    "No answer to ping");
+}
+
+void
+mp_c2s_shutdown_all(void)
+{
+	struct mp_session *s, *next;
+
+	for (s = mp_sessions_all(); s != NULL; s = next) {
+		next = s->next_all;
+		c2s_stream_error(s, "system-shutdown", NULL, NULL, NULL);
+	}
+}
+
+void
+mp_c2s_free_all(void)
+{
+	while (mp_sessions_all() != NULL)
+		c2s_destroy(mp_sessions_all());
+}

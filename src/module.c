@@ -1,0 +1,287 @@
+/* module.c - the module loader and what modules register: hooks, features, identities. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <magpie/module.h>
+
+#include "hooks.h"
+#include "modules.h"
+
+struct mp_module_ctx {
+	const struct mp_module	*mod;
+	void			*dl;
+	void			*conf;
+	int			 state;	/* 0 opening, 1 opened, 2 loaded */
+};
+
+struct feature {
+	struct mp_module_ctx	*owner;
+	char			*var;
+};
+
+struct identity {
+	struct mp_module_ctx	*owner;
+	char			*category, *type, *name;
+};
+
+static struct mp_module_ctx **mods;	/* dependency order */
+static size_t nmods;
+static struct feature *features;
+static size_t nfeatures;
+static struct identity *identities;
+static size_t nidentities;
+
+int
+mp_hook(struct mp_module_ctx *mc, const char *event, mp_hook_fn *fn,
+    void *arg, int priority, const char **error_r)
+{
+	if (event == NULL || *event == '\0' || fn == NULL) {
+		*error_r = "mp_hook: empty event name or handler";
+		return -1;
+	}
+	mp_hooks_add(mp_event_intern(event), fn, arg, priority, mc,
+	    mc != NULL ? mc->mod->name : NULL);
+	return 0;
+}
+
+void
+mp_add_feature(struct mp_module_ctx *mc, const char *var)
+{
+	for (size_t i = 0; i < nfeatures; i++)
+		if (strcmp(features[i].var, var) == 0)
+			return;
+	features = mp_xrealloc(features, (nfeatures + 1) * sizeof(*features));
+	features[nfeatures].owner = mc;
+	features[nfeatures].var = mp_xstrdup(var);
+	nfeatures++;
+}
+
+void
+mp_add_identity(struct mp_module_ctx *mc, const char *category,
+    const char *type, const char *name)
+{
+	struct identity *id;
+
+	identities = mp_xrealloc(identities,
+	    (nidentities + 1) * sizeof(*identities));
+	id = &identities[nidentities++];
+	id->owner = mc;
+	id->category = mp_xstrdup(category);
+	id->type = mp_xstrdup(type);
+	id->name = name != NULL ? mp_xstrdup(name) : NULL;
+}
+
+const char *
+mp_module_name(const struct mp_module_ctx *mc)
+{
+	return mc->mod->name;
+}
+
+void
+mp_features_foreach(mp_feature_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < nfeatures; i++)
+		cb(features[i].var, arg);
+}
+
+void
+mp_identities_foreach(mp_identity_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < nidentities; i++)
+		cb(identities[i].category, identities[i].type,
+		    identities[i].name, arg);
+}
+
+static void
+registry_remove_owner(struct mp_module_ctx *mc)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < nfeatures; i++) {
+		if (features[i].owner == mc)
+			free(features[i].var);
+		else
+			features[j++] = features[i];
+	}
+	nfeatures = j;
+	for (i = j = 0; i < nidentities; i++) {
+		if (identities[i].owner == mc) {
+			free(identities[i].category);
+			free(identities[i].type);
+			free(identities[i].name);
+		} else
+			identities[j++] = identities[i];
+	}
+	nidentities = j;
+	if (nfeatures == 0) {
+		free(features);
+		features = NULL;
+	}
+	if (nidentities == 0) {
+		free(identities);
+		identities = NULL;
+	}
+}
+
+static void
+report_fmt(mp_conf_report_fn *report, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+report_fmt(mp_conf_report_fn *report, void *arg, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	report(msg, arg);
+}
+
+static struct mp_module_ctx *
+module_find(const char *name)
+{
+	for (size_t i = 0; i < nmods; i++)
+		if (strcmp(mods[i]->mod->name, name) == 0)
+			return mods[i];
+	return NULL;
+}
+
+static int
+module_valid_name(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 64)
+		return 0;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return 0;
+	return 1;
+}
+
+/* Opens one module after its dependencies; depth guards against cycles. */
+static int
+module_open(struct mp_config *c, const char *name, int depth,
+    mp_conf_report_fn *report, void *arg)
+{
+	char path[PATH_MAX];
+	const struct mp_module *m;
+	struct mp_module_ctx *mc;
+	void *dl;
+
+	if (module_find(name) != NULL)
+		return 0;
+	if (depth > 16) {
+		report_fmt(report, arg, "%s: module %s: dependency cycle",
+		    c->path, name);
+		return -1;
+	}
+	if (!module_valid_name(name)) {
+		report_fmt(report, arg, "%s: bad module name \"%s\"", c->path,
+		    name);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/mod_%s.so", c->module_path, name);
+	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (dl == NULL) {
+		report_fmt(report, arg, "%s: module %s: %s", c->path, name,
+		    dlerror());
+		return -1;
+	}
+	m = dlsym(dl, "mp_module");
+	if (m == NULL || m->abi != MP_MODULE_ABI ||
+	    m->size != sizeof(struct mp_module) || m->name == NULL ||
+	    strcmp(m->name, name) != 0 || m->load == NULL) {
+		report_fmt(report, arg, "%s: module %s: %s", c->path, name,
+		    m == NULL ? "no mp_module symbol" :
+		    "ABI or declaration mismatch (rebuild the module)");
+		dlclose(dl);
+		return -1;
+	}
+	for (const char *const *d = m->depends; d != NULL && *d != NULL; d++)
+		if (module_open(c, *d, depth + 1, report, arg) == -1) {
+			dlclose(dl);
+			return -1;
+		}
+	mc = mp_xcalloc(1, sizeof(*mc));
+	mc->mod = m;
+	mc->dl = dl;
+	mc->conf = mp_xcalloc(1, m->conf_size ? m->conf_size : 1);
+	mods = mp_xrealloc(mods, (nmods + 1) * sizeof(*mods));
+	mods[nmods++] = mc;
+	if (m->directives != NULL && mp_config_section(c, name, m->directives,
+	    mc->conf, report, arg) == -1)
+		return -1;
+	mc->state = 1;
+	return 0;
+}
+
+int
+mp_modules_open(struct mp_config *c, mp_conf_report_fn *report, void *arg)
+{
+	const char **sections;
+	int rc = 0;
+
+	for (const char *const *n = c->modules; n != NULL && *n != NULL; n++)
+		if (module_open(c, *n, 0, report, arg) == -1)
+			rc = -1;
+	sections = mp_xcalloc(nmods + 1, sizeof(*sections));
+	for (size_t i = 0; i < nmods; i++)
+		sections[i] = mods[i]->mod->name;
+	if (mp_config_check_unknown(c, sections, report, arg) == -1)
+		rc = -1;
+	free(sections);
+	return rc;
+}
+
+int
+mp_modules_start(const char **error_r)
+{
+	static char msg[512];
+	const char *err;
+
+	for (size_t i = 0; i < nmods; i++) {
+		struct mp_module_ctx *mc = mods[i];
+
+		err = "load failed";
+		mp_log_set_prefix(mc->mod->name);
+		if (mc->mod->load(mc, mc->conf, &err) == -1) {
+			mp_log_set_prefix(NULL);
+			snprintf(msg, sizeof(msg), "module %s: %s",
+			    mc->mod->name, err);
+			*error_r = msg;
+			return -1;
+		}
+		mp_log_set_prefix(NULL);
+		mc->state = 2;
+		mp_log_debug("module %s loaded", mc->mod->name);
+	}
+	return 0;
+}
+
+void
+mp_modules_close(void)
+{
+	while (nmods > 0) {
+		struct mp_module_ctx *mc = mods[--nmods];
+
+		if (mc->state == 2 && mc->mod->unload != NULL) {
+			mp_log_set_prefix(mc->mod->name);
+			mc->mod->unload(mc);
+			mp_log_set_prefix(NULL);
+		}
+		mp_hooks_remove_owner(mc);
+		registry_remove_owner(mc);
+		free(mc->conf);
+		dlclose(mc->dl);
+		free(mc);
+	}
+	free(mods);
+	mods = NULL;
+	registry_remove_owner(NULL);
+}

@@ -1,0 +1,161 @@
+/* store.c - the generic store: write retries, checks, dispatch to a backend. */
+#include <stddef.h>
+
+#include <magpie/log.h>
+#include <magpie/store.h>
+
+#include "store.h"
+
+static struct mp_store *store_current;
+
+struct mp_store *
+mp_store_get(void)
+{
+	return store_current;
+}
+
+void
+mp_store_set(struct mp_store *s)
+{
+	store_current = s;
+}
+
+void
+mp_store_close(struct mp_store *s)
+{
+	if (s == NULL)
+		return;
+	if (store_current == s)
+		store_current = NULL;
+	s->ops->close(s);
+}
+
+int
+mp_db_open(struct mp_store *s, const char *name, struct mp_db **db_r,
+    const char **error_r)
+{
+	if (s == NULL) {
+		*error_r = "store not open";
+		return -1;
+	}
+	if (name == NULL || *name == '\0') {
+		*error_r = "empty database name";
+		return -1;
+	}
+	return s->ops->db_open(s, name, db_r, error_r);
+}
+
+int
+mp_txn_read(struct mp_store *s, struct mp_txn **txn_r, const char **error_r)
+{
+	if (s == NULL) {
+		*error_r = "store not open";
+		return -1;
+	}
+	return s->ops->txn_begin(s, false, txn_r, error_r);
+}
+
+void
+mp_txn_abort(struct mp_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	/*
+	 * A write transaction belongs to mp_store_write(), which ends it;
+	 * ending it here too would leave that caller a dangling pointer.
+	 */
+	if (txn->write) {
+		mp_log_warnx("store: mp_txn_abort on a write ignored");
+		return;
+	}
+	txn->store->ops->txn_abort(txn);
+}
+
+int
+mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
+    const char **error_r)
+{
+	const struct mp_store_ops *ops;
+	struct mp_txn *txn;
+	const char *err, *gerr;
+	int rc;
+
+	if (s == NULL || fn == NULL) {
+		*error_r = "store not open";
+		return -1;
+	}
+	ops = s->ops;
+	for (;;) {
+		if (ops->txn_begin(s, true, &txn, error_r) == -1)
+			return -1;
+		err = NULL;
+		rc = fn(txn, arg, &err);
+		if (txn->full) {
+			/* fn's work is lost anyway: make room, redo it all. */
+			ops->txn_abort(txn);
+		} else if (rc != 0) {
+			ops->txn_abort(txn);
+			*error_r = err != NULL ? err : "write failed";
+			return -1;
+		} else {
+			/* The backend ends the transaction in any case. */
+			rc = ops->txn_commit(txn, error_r);
+			if (rc == 0)
+				return 0;
+			if (rc != 1)
+				return -1;
+		}
+		gerr = NULL;
+		if (ops->grow(s, &gerr) == -1) {
+			if (gerr != NULL)
+				mp_log_warnx("store: cannot grow: %s", gerr);
+			*error_r = "storage full";
+			return -1;
+		}
+	}
+}
+
+int
+mp_txn_get(struct mp_txn *txn, struct mp_db *db, const void *key, size_t klen,
+    struct mp_val *val_r)
+{
+	if (txn == NULL || db == NULL || (key == NULL && klen > 0) ||
+	    val_r == NULL)
+		return -1;
+	return txn->store->ops->get(txn, db, key, klen, val_r);
+}
+
+int
+mp_txn_put(struct mp_txn *txn, struct mp_db *db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	if (txn == NULL || db == NULL || !txn->write || key == NULL ||
+	    klen == 0 || (val == NULL && vlen > 0))
+		return -1;
+	if (txn->full)
+		return -1;
+	return txn->store->ops->put(txn, db, key, klen, val, vlen);
+}
+
+int
+mp_txn_del(struct mp_txn *txn, struct mp_db *db, const void *key, size_t klen)
+{
+	if (txn == NULL || db == NULL || !txn->write ||
+	    (key == NULL && klen > 0))
+		return -1;
+	if (txn->full)
+		return -1;
+	return txn->store->ops->del(txn, db, key, klen);
+}
+
+long
+mp_txn_scan(struct mp_txn *txn, struct mp_db *db, const void *start,
+    size_t slen, const void *end, size_t elen, bool reverse, mp_scan_fn *cb,
+    void *arg)
+{
+	if (txn == NULL || db == NULL || cb == NULL ||
+	    (start == NULL && slen > 0) || (end == NULL && elen > 0))
+		return -1;
+	return txn->store->ops->scan(txn, db, start, slen, end, elen, reverse,
+	    cb, arg);
+}
