@@ -7,14 +7,16 @@
 #include <magpie/buf.h>
 #include <magpie/xml.h>
 
-/* 1: escaped everywhere; 2: escaped in attribute values only. */
-static const unsigned char xml_esc_class[256] = {
+/* Bytes that need an entity in text, and in attribute values. */
+static const unsigned char xml_esc_text[256] = {
 	['&'] = 1, ['<'] = 1, ['>'] = 1,
 	/* A literal CR would come back as LF after line-end normalization. */
 	['\r'] = 1,
-	['\''] = 2, ['"'] = 2,
+};
+static const unsigned char xml_esc_attr[256] = {
+	['&'] = 1, ['<'] = 1, ['>'] = 1, ['\r'] = 1, ['\''] = 1, ['"'] = 1,
 	/* Attribute value normalization would turn these into spaces. */
-	['\n'] = 2, ['\t'] = 2,
+	['\n'] = 1, ['\t'] = 1,
 };
 
 static bool
@@ -295,15 +297,19 @@ void
 mp_xml_escape(struct mp_buf *b, const char *s, size_t len, bool attr)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i, start = 0;
+	const unsigned char *tbl = attr ? xml_esc_attr : xml_esc_text;
+	size_t i = 0, start;
 	const char *rep;
-	unsigned char cls;
 
-	for (i = 0; i < len; i++) {
-		cls = xml_esc_class[p[i]];
-		if (cls == 0 || (cls == 2 && !attr))
-			continue;
-		switch (p[i]) {
+	for (;;) {
+		start = i;
+		while (i < len && tbl[p[i]] == 0)
+			i++;
+		if (i > start)
+			mp_buf_append(b, s + start, i - start);
+		if (i == len)
+			return;
+		switch (p[i++]) {
 		case '&':	rep = "&amp;"; break;
 		case '<':	rep = "&lt;"; break;
 		case '>':	rep = "&gt;"; break;
@@ -313,13 +319,8 @@ mp_xml_escape(struct mp_buf *b, const char *s, size_t len, bool attr)
 		case '\t':	rep = "&#9;"; break;
 		default:	rep = "&#13;"; break;
 		}
-		if (i > start)
-			mp_buf_append(b, s + start, i - start);
 		mp_buf_puts(b, rep);
-		start = i + 1;
 	}
-	if (len > start)
-		mp_buf_append(b, s + start, len - start);
 }
 
 static void

@@ -17,7 +17,7 @@
 #define XS_DEFAULT_MAX_STANZA	262144
 #define XS_DEFAULT_MAX_DEPTH	64
 /* Expat copies each chunk into a buffer it never shrinks: keep chunks small. */
-#define XS_SLICE		4096
+#define XS_SLICE		2048
 /* Scratch text above this size is freed rather than kept between stanzas. */
 #define XS_TEXT_KEEP		4096
 #define XS_NS_SEP		' '
