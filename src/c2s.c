@@ -10,7 +10,6 @@
 
 #include <magpie/module.h>
 
-#include "accounts.h"
 #include "c2s.h"
 #include "config.h"
 #include "conn.h"
@@ -21,12 +20,9 @@
 #include "session.h"
 #include "xmlstream.h"
 
-#define NS_SASL_CB	"urn:xmpp:sasl-cb:0"
 #define NS_XMPP_ERRORS	"urn:xmpp:errors"
 #define NS_PING		"urn:xmpp:ping"
 
-/* SASL exchanges a stream may start, failed or not. */
-#define C2S_MAX_AUTH_ATTEMPTS	10
 
 static void c2s_read(void *, const char *, size_t);
 static void c2s_tls_ready(void *);
@@ -50,15 +46,6 @@ static const struct mp_xmlstream_cbs c2s_xs_cbs = {
 	.error = c2s_xs_error,
 };
 
-/* SASL mechanisms in order of preference. */
-static const char *const c2s_mechs[] = {
-	"SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", NULL,
-};
-
-static const char *const c2s_cb_types[] = {
-	"tls-exporter", "tls-server-end-point", NULL,
-};
 
 static struct mp_buf c2s_out;	/* reused for every serialization */
 
@@ -85,8 +72,8 @@ c2s_arm(struct mp_session *s, long seconds)
 	evtimer_add(s->timer, &tv);
 }
 
-static void
-c2s_write(struct mp_session *s, const char *str)
+void
+mp_c2s_write(struct mp_session *s, const char *str)
 {
 	mp_conn_write(s->conn, str, strlen(str));
 }
@@ -140,8 +127,8 @@ c2s_send_header(struct mp_session *s, const char *to)
 }
 
 /* Ends the stream with an RFC 6120 4.9 error; the connection closes after it. */
-static void
-c2s_stream_error(struct mp_session *s, const char *cond, const char *app_ns,
+void
+mp_c2s_stream_error(struct mp_session *s, const char *cond, const char *app_ns,
     const char *app_name, const char *text)
 {
 	struct mp_buf b = MP_BUF_INIT;
@@ -273,48 +260,6 @@ c2s_is_tls(struct mp_session *s)
 	return mp_conn_is_tls(s->conn);
 }
 
-static int
-c2s_get_cb(void *arg, const char *type, unsigned char *buf, size_t size,
-    size_t *len_r)
-{
-	struct mp_session *s = arg;
-
-	return mp_conn_channel_binding(s->conn, type, buf, size, len_r);
-}
-
-static int
-c2s_get_creds(void *arg, const char *host, const char *user,
-    enum mp_scram_hash h, struct mp_scram_creds *creds_r)
-{
-	return mp_account_creds(host, user, h, creds_r);
-}
-
-static bool
-c2s_cb_available(struct mp_session *s, const char *type)
-{
-	unsigned char buf[128];
-	size_t len;
-
-	return mp_conn_channel_binding(s->conn, type, buf, sizeof(buf),
-	    &len) == 0;
-}
-
-static bool
-c2s_mech_offered(struct mp_session *s, const char *mech)
-{
-	bool plus;
-
-	if (!mp_sasl_known(mech, &plus))
-		return false;
-	if (!c2s_is_tls(s) && (s->tls_required || strcmp(mech, "PLAIN") == 0))
-		return false;
-	if (strcmp(mech, "PLAIN") == 0 && !mp_srv.conf->auth.allow_plain)
-		return false;
-	if (plus)
-		return c2s_cb_available(s, "tls-exporter") ||
-		    c2s_cb_available(s, "tls-server-end-point");
-	return true;
-}
 
 static void
 c2s_send_features(struct mp_session *s)
@@ -329,25 +274,8 @@ c2s_send_features(struct mp_session *s)
 			if (s->tls_required)
 				mp_node_add(a, n, NULL, "required");
 		}
-		if (c2s_is_tls(s) || !s->tls_required) {
-			n = mp_node_add(a, f, MP_NS_SASL, "mechanisms");
-			for (size_t i = 0; c2s_mechs[i] != NULL; i++)
-				if (c2s_mech_offered(s, c2s_mechs[i])) {
-					c = mp_node_add(a, n, NULL, "mechanism");
-					mp_node_add_text(a, c, c2s_mechs[i],
-					    strlen(c2s_mechs[i]));
-				}
-			/* XEP-0440: the channel-binding types we support. */
-			if (c2s_is_tls(s)) {
-				n = mp_node_add(a, f, NS_SASL_CB,
-				    "sasl-channel-binding");
-				for (size_t i = 0; c2s_cb_types[i] != NULL; i++)
-					if (c2s_cb_available(s, c2s_cb_types[i]))
-						mp_node_set_attr(a, mp_node_add(a, n,
-						    NULL, "channel-binding"), "type",
-						    c2s_cb_types[i]);
-			}
-		}
+		if (c2s_is_tls(s) || !s->tls_required)
+			mp_c2s_sasl_features(s, a, f);
 	} else {
 		mp_node_add(a, f, MP_NS_BIND, "bind");
 		n = mp_node_add(a, f, MP_NS_SESSION, "session");
@@ -376,11 +304,11 @@ c2s_header(void *ctx, const struct mp_stream_header *h)
 	if (h->ns == NULL || strcmp(h->ns, MP_NS_STREAMS) != 0 ||
 	    strcmp(h->name, "stream") != 0 || h->default_ns == NULL ||
 	    strcmp(h->default_ns, MP_NS_CLIENT) != 0) {
-		c2s_stream_error(s, "invalid-namespace", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "invalid-namespace", NULL, NULL, NULL);
 		return;
 	}
 	if (h->to == NULL) {
-		c2s_stream_error(s, "improper-addressing", NULL, NULL,
+		mp_c2s_stream_error(s, "improper-addressing", NULL, NULL,
 		    "The stream header needs a 'to' address");
 		return;
 	}
@@ -389,7 +317,7 @@ c2s_header(void *ctx, const struct mp_stream_header *h)
 	    !mp_is_local_host(host) ||
 	    (s->host != NULL && strcmp(s->host, host) != 0)) {
 		mp_arena_free(a);
-		c2s_stream_error(s, "host-unknown", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "host-unknown", NULL, NULL, NULL);
 		return;
 	}
 	if (s->host == NULL)
@@ -397,7 +325,7 @@ c2s_header(void *ctx, const struct mp_stream_header *h)
 	mp_arena_free(a);
 	c2s_send_header(s, h->from);
 	if (h->version == NULL || strtol(h->version, NULL, 10) < 1) {
-		c2s_stream_error(s, "unsupported-version", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "unsupported-version", NULL, NULL, NULL);
 		return;
 	}
 	if (s->state == C2S_CONNECTED)
@@ -412,7 +340,7 @@ c2s_end(void *ctx)
 
 	if (s->state == C2S_CLOSING)
 		return;
-	c2s_write(s, "</stream:stream>");
+	mp_c2s_write(s, "</stream:stream>");
 	s->state = C2S_CLOSING;
 	mp_sessions_unbind(s);
 	mp_conn_close(s->conn, "stream closed by client");
@@ -425,31 +353,31 @@ c2s_xs_error(void *ctx, enum mp_xs_error err, const char *detail)
 
 	switch (err) {
 	case MP_XS_RESTRICTED_XML:
-		c2s_stream_error(s, "restricted-xml", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "restricted-xml", NULL, NULL, detail);
 		break;
 	case MP_XS_BAD_FORMAT:
-		c2s_stream_error(s, "bad-format", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "bad-format", NULL, NULL, detail);
 		break;
 	case MP_XS_INVALID_NAMESPACE:
-		c2s_stream_error(s, "invalid-namespace", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "invalid-namespace", NULL, NULL, detail);
 		break;
 	case MP_XS_BAD_NAMESPACE_PREFIX:
-		c2s_stream_error(s, "bad-namespace-prefix", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "bad-namespace-prefix", NULL, NULL, detail);
 		break;
 	case MP_XS_TOO_BIG:
-		c2s_stream_error(s, "policy-violation", NS_XMPP_ERRORS,
+		mp_c2s_stream_error(s, "policy-violation", NS_XMPP_ERRORS,
 		    "stanza-too-big", detail);
 		break;
 	case MP_XS_TOO_DEEP:
-		c2s_stream_error(s, "policy-violation", NULL, NULL,
+		mp_c2s_stream_error(s, "policy-violation", NULL, NULL,
 		    detail ? detail : "Elements nested too deeply");
 		break;
 	case MP_XS_UNSUPPORTED_ENCODING:
-		c2s_stream_error(s, "unsupported-encoding", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "unsupported-encoding", NULL, NULL, detail);
 		break;
 	case MP_XS_NOT_WELL_FORMED:
 	default:
-		c2s_stream_error(s, "not-well-formed", NULL, NULL, detail);
+		mp_c2s_stream_error(s, "not-well-formed", NULL, NULL, detail);
 		break;
 	}
 }
@@ -460,12 +388,12 @@ c2s_starttls(struct mp_session *s, struct mp_node *st)
 	const char *err;
 
 	if (s->state != C2S_OPEN || c2s_is_tls(s)) {
-		c2s_write(s, "<failure xmlns='" MP_NS_TLS "'/></stream:stream>");
+		mp_c2s_write(s, "<failure xmlns='" MP_NS_TLS "'/></stream:stream>");
 		s->state = C2S_CLOSING;
 		mp_conn_close(s->conn, "bad STARTTLS");
 		return;
 	}
-	c2s_write(s, "<proceed xmlns='" MP_NS_TLS "'/>");
+	mp_c2s_write(s, "<proceed xmlns='" MP_NS_TLS "'/>");
 	if (mp_conn_start_tls(s->conn, &err) == -1) {
 		mp_log_warnx("%s: TLS: %s", mp_conn_peer(s->conn), err);
 		s->state = C2S_CLOSING;
@@ -479,156 +407,6 @@ c2s_starttls(struct mp_session *s, struct mp_node *st)
 	mp_xmlstream_stop(s->xs);
 }
 
-static void
-c2s_sasl_failure(struct mp_session *s, const char *cond, bool counted)
-{
-	struct mp_buf b = MP_BUF_INIT;
-
-	mp_sasl_free(s->sasl);
-	s->sasl = NULL;
-	mp_buf_printf(&b, "<failure xmlns='" MP_NS_SASL "'><%s/></failure>",
-	    cond);
-	mp_conn_write(s->conn, b.data, b.len);
-	mp_buf_free(&b);
-	mp_log_info("%s: authentication failed: %s", mp_conn_peer(s->conn),
-	    cond);
-	/*
-	 * RFC 6120 6.4.5: a bounded number of retries, then the stream ends.
-	 * Only a checked credential counts as a try: a client that asks for
-	 * a channel binding we lack may still fall back to another mechanism.
-	 */
-	if (counted)
-		s->auth_failures++;
-	if (s->auth_failures >= mp_srv.conf->auth.max_failures ||
-	    ++s->auth_attempts >= C2S_MAX_AUTH_ATTEMPTS)
-		c2s_stream_error(s, "policy-violation", NULL, NULL,
-		    "Too many failed authentication attempts");
-}
-
-static void
-c2s_sasl_out(struct mp_session *s, const char *name, const struct mp_buf *data)
-{
-	gnutls_datum_t raw = { (unsigned char *)data->data,
-	    (unsigned)data->len }, enc = { NULL, 0 };
-	struct mp_buf b = MP_BUF_INIT;
-
-	mp_buf_printf(&b, "<%s xmlns='" MP_NS_SASL "'>", name);
-	if (data->len > 0 && gnutls_base64_encode2(&raw, &enc) == 0) {
-		mp_buf_append(&b, enc.data, enc.size);
-		gnutls_free(enc.data);
-	}
-	mp_buf_printf(&b, "</%s>", name);
-	mp_conn_write(s->conn, b.data, b.len);
-	mp_buf_free(&b);
-}
-
-static void
-c2s_sasl_step(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
-{
-	char *text = mp_node_text(a, st);
-	gnutls_datum_t enc, dec = { NULL, 0 };
-	struct mp_buf out = MP_BUF_INIT;
-	const char *cond = "not-authorized";
-	enum mp_sasl_status rc;
-
-	if (strcmp(text, "=") == 0)
-		text[0] = '\0';
-	else if (text[0] != '\0') {
-		enc.data = (unsigned char *)text;
-		enc.size = (unsigned)strlen(text);
-		if (gnutls_base64_decode2(&enc, &dec) < 0) {
-			c2s_sasl_failure(s, "incorrect-encoding", false);
-			return;
-		}
-	}
-	rc = mp_sasl_step(s->sasl, dec.data, dec.size, &out, &cond);
-	gnutls_free(dec.data);
-	switch (rc) {
-	case MP_SASL_CONTINUE:
-		/* The next step checks a proof (SCRAM's client-final). */
-		s->sasl_checked = true;
-		c2s_sasl_out(s, "challenge", &out);
-		break;
-	case MP_SASL_SUCCESS:
-		c2s_sasl_out(s, "success", &out);
-		s->user = mp_xstrdup(mp_sasl_user(s->sasl));
-		mp_sasl_free(s->sasl);
-		s->sasl = NULL;
-		s->state = C2S_AUTHENTICATED;
-		s->header_sent = false;
-		s->restart = true;
-		mp_xmlstream_stop(s->xs);
-		mp_log_info("%s: authenticated as %s@%s", mp_conn_peer(s->conn),
-		    s->user, s->host);
-		break;
-	case MP_SASL_FAILURE:
-		c2s_sasl_failure(s, cond, s->sasl_checked);
-		break;
-	}
-	mp_buf_free(&out);
-}
-
-static void
-c2s_sasl(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
-{
-	const char *mech;
-
-	if (s->state != C2S_OPEN) {
-		c2s_stream_error(s, "policy-violation", NULL, NULL,
-		    "Already authenticated");
-		return;
-	}
-	if (strcmp(st->name, "abort") == 0) {
-		if (s->sasl != NULL)
-			c2s_sasl_failure(s, "aborted", false);
-		return;
-	}
-	if (strcmp(st->name, "response") == 0) {
-		if (s->sasl == NULL)
-			c2s_sasl_failure(s, "not-authorized", false);
-		else
-			c2s_sasl_step(s, st, a);
-		return;
-	}
-	if (strcmp(st->name, "auth") != 0) {
-		c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
-		return;
-	}
-	mech = mp_node_attr(st, "mechanism");
-	mp_sasl_free(s->sasl);
-	s->sasl = NULL;
-	if (!c2s_is_tls(s) && s->tls_required) {
-		c2s_sasl_failure(s, "encryption-required", false);
-		return;
-	}
-	if (mech == NULL || !c2s_mech_offered(s, mech)) {
-		c2s_sasl_failure(s, mech != NULL && strcmp(mech, "PLAIN") == 0 &&
-		    !c2s_is_tls(s) ? "encryption-required" : "invalid-mechanism",
-		    false);
-		return;
-	}
-	if (s->sasl_ctx == NULL) {
-		s->sasl_ctx = mp_xcalloc(1, sizeof(*s->sasl_ctx));
-		s->sasl_ctx->get_creds = c2s_get_creds;
-		s->sasl_ctx->arg = s;
-	}
-	s->sasl_ctx->host = s->host;
-	s->sasl_ctx->get_cb = c2s_is_tls(s) ? c2s_get_cb : NULL;
-	s->sasl_ctx->plus_offered = c2s_mech_offered(s, "SCRAM-SHA-256-PLUS");
-	s->sasl = mp_sasl_new(mech, s->sasl_ctx);
-	if (s->sasl == NULL) {
-		c2s_sasl_failure(s, "invalid-mechanism", false);
-		return;
-	}
-	/* PLAIN checks the password in its first step. */
-	s->sasl_checked = strcmp(mech, "PLAIN") == 0;
-	if (mp_node_first_element(st) == NULL && st->children == NULL) {
-		/* RFC 6120 6.4.2: no initial response, ask for it. */
-		c2s_write(s, "<challenge xmlns='" MP_NS_SASL "'/>");
-		return;
-	}
-	c2s_sasl_step(s, st, a);
-}
 
 static void
 c2s_iq_error(struct mp_session *s, struct mp_node *iq, struct mp_arena *a,
@@ -681,7 +459,7 @@ c2s_bind(struct mp_session *s, struct mp_node *iq, struct mp_node *bind,
 	s->full = mp_xstrdup(mp_jid_full(a, &s->jid));
 	mp_sessions_bind(s, &old);
 	if (old != NULL)
-		c2s_stream_error(old, "conflict", NULL, NULL,
+		mp_c2s_stream_error(old, "conflict", NULL, NULL,
 		    "Replaced by a new connection");
 	s->state = C2S_BOUND;
 	r = mp_node_new(a, MP_NS_CLIENT, "iq");
@@ -737,18 +515,18 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 		return;
 	}
 	if (strcmp(st->xmlns, MP_NS_SASL) == 0) {
-		c2s_sasl(s, st, a);
+		mp_c2s_sasl(s, st, a);
 		return;
 	}
 	is_stanza = strcmp(st->xmlns, MP_NS_CLIENT) == 0 &&
 	    (strcmp(st->name, "message") == 0 ||
 	    strcmp(st->name, "presence") == 0 || strcmp(st->name, "iq") == 0);
 	if (!is_stanza) {
-		c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
 		return;
 	}
 	if (s->state == C2S_OPEN) {
-		c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
 		return;
 	}
 	type = mp_node_attr(st, "type");
@@ -776,7 +554,7 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 	}
 	if (s->state != C2S_BOUND) {
 		/* RFC 6120 7.1: nothing is processed before a resource is bound. */
-		c2s_stream_error(s, "not-authorized", NULL, NULL,
+		mp_c2s_stream_error(s, "not-authorized", NULL, NULL,
 		    "Bind a resource first");
 		return;
 	}
@@ -811,7 +589,7 @@ c2s_timer(evutil_socket_t fd, short what, void *arg)
 	if (s->state == C2S_CLOSING)
 		return;
 	if (s->state != C2S_BOUND) {
-		c2s_stream_error(s, "connection-timeout", NULL, NULL,
+		mp_c2s_stream_error(s, "connection-timeout", NULL, NULL,
 		    "Too slow to authenticate");
 		return;
 	}
@@ -827,7 +605,7 @@ c2s_timer(evutil_socket_t fd, short what, void *arg)
 		c2s_arm(s, c2s_conf()->ping_timeout);
 		return;
 	}
-	c2s_stream_error(s, "connection-timeout", NULL, NULL,
+	mp_c2s_stream_error(s, "connection-timeout", NULL, NULL,
 	    "No answer to ping");
 }
 
@@ -838,7 +616,7 @@ mp_c2s_shutdown_all(void)
 
 	for (s = mp_sessions_all(); s != NULL; s = next) {
 		next = s->next_all;
-		c2s_stream_error(s, "system-shutdown", NULL, NULL, NULL);
+		mp_c2s_stream_error(s, "system-shutdown", NULL, NULL, NULL);
 	}
 }
 

@@ -12,6 +12,17 @@ void	mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls);
 void	mp_c2s_send(struct mp_session *s, const struct mp_node *stanza);
 /* Closes every stream with <system-shutdown/>. */
 void	mp_c2s_shutdown_all(void);
+/* Within the c2s files. */
+struct mp_arena;
+void	mp_c2s_write(struct mp_session *s, const char *str);
+void	mp_c2s_stream_error(struct mp_session *s, const char *cond,
+	    const char *app_ns, const char *app_name, const char *text);
+/* Adds <mechanisms/> and the XEP-0440 channel-binding types to features. */
+void	mp_c2s_sasl_features(struct mp_session *s, struct mp_arena *a,
+	    struct mp_node *features);
+/* <auth/>, <response/>, <abort/>. */
+void	mp_c2s_sasl(struct mp_session *s, struct mp_node *st,
+	    struct mp_arena *a);
 /* Frees every session still there (after the shutdown grace period). */
 void	mp_c2s_free_all(void);
 

@@ -1,4 +1,4 @@
-/* xml.c - the stanza tree (elements, attributes, text in one arena) and its serializer. */
+/* xml.c - the stanza tree, held in one arena, and its serializer. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -400,7 +400,7 @@ xml_open_tag(struct mp_buf *b, const struct mp_node *e, const char *in_force)
 	xml_put_attrs(b, e);
 }
 
-/* Iterative like mp_node_copy; inside an element its own namespace is in force. */
+/* Iterative; inside an element, its own namespace is the one in force. */
 void
 mp_xml_serialize(struct mp_buf *b, const struct mp_node *n,
     const char *parent_xmlns)

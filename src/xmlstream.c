@@ -1,4 +1,4 @@
-/* xmlstream.c - the XMPP stream parser: expat with namespaces, restricted XML, limits counted as bytes arrive. */
+/* xmlstream.c - the XMPP stream parser: expat, limits counted as bytes come. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,14 +42,16 @@ enum xs_scan_state {
 
 struct xs_scan {
 	enum xs_scan_state state;
-	unsigned char	 quote;		/* open quote inside a tag or decl */
-	unsigned char	 run;		/* '-', ']' or '?' seen last, or BANG index */
+	unsigned char	 quote;		/* open quote in a tag */
+	unsigned char	 run;		/* '-', ']' or '?' just seen */
 	bool		 end_tag;
-	bool		 slash;		/* last byte of the tag was '/' */
-	bool		 bang_cdata;	/* BANG: matching "[CDATA[" (else "--") */
+	bool		 slash;		/* tag's last byte was '/' */
+	bool		 bang_cdata;	/* "<![" so far, not "<!-" */
 	size_t		 depth;		/* element depth, root = 1 */
-	size_t		 count;		/* bytes of the current top-level unit */
-	uint64_t	 safe;		/* end of the last complete token */
+	/* Bytes of the current top-level unit (header, then a stanza). */
+	size_t		 count;
+	/* End of the last complete token: expat may have all before it. */
+	uint64_t	 safe;
 };
 
 struct mp_xmlstream {
@@ -60,26 +62,26 @@ struct mp_xmlstream {
 	unsigned	 max_depth;
 
 	struct xs_scan	 scan;
-	uint64_t	 in_total;	/* bytes accepted since the parser began */
-	uint64_t	 fed_total;	/* of which given to expat; the rest is held */
+	/* Bytes taken since the parser began, and of those given to expat. */
+	uint64_t	 in_total;
+	uint64_t	 fed_total;
+	/* The rest: an incomplete token held back. */
 	struct mp_buf	 hold;
 
-	unsigned	 depth;		/* expat's element depth, root = 1 */
+	unsigned	 depth;		/* expat's depth, root = 1 */
 	struct mp_arena	*arena;		/* the stanza being built */
 	struct mp_node	*stanza;
 	struct mp_node	*cur;
-	struct mp_buf	 text;		/* character data not yet in a node */
+	struct mp_buf	 text;		/* text not yet in a node */
 	char		*root_default_ns;
 
-	bool		 dead;		/* error, stop or end: parse nothing more */
-	bool		 stopped;
+	/* After an error, a stop or the end: nothing more is parsed. */
+	bool		 dead;
 	bool		 stop_requested;
 	bool		 reset_pending;
 	bool		 in_feed;
-	uint64_t	 stop_at;	/* stream offset where parsing ended */
+	uint64_t	 stop_at;	/* stream offset of the end */
 };
-
-static void	xmlstream_parser_new(struct mp_xmlstream *);
 
 static bool
 xmlstream_is_ws(unsigned char c)
@@ -129,7 +131,6 @@ xmlstream_check_stop(struct mp_xmlstream *xs)
 	if (!xs->stop_requested || xs->dead)
 		return;
 	xs->dead = true;
-	xs->stopped = true;
 	xs->stop_at = xmlstream_pos(xs) +
 	    (uint64_t)XML_GetCurrentByteCount(xs->parser);
 	XML_StopParser(xs->parser, XML_FALSE);
@@ -284,7 +285,7 @@ xmlstream_end(void *ud, const char *name)
 	if (xs->depth-- == 1) {
 		if (xs->cbs.end != NULL)
 			xs->cbs.end(xs->ctx);
-		/* Nothing may follow the root; the caller gets what was used. */
+		/* Nothing may follow the root: tell where it ended. */
 		xs->stop_requested = true;
 		xmlstream_check_stop(xs);
 		return;
@@ -466,7 +467,7 @@ xmlstream_do_reset(struct mp_xmlstream *xs)
 	memset(&xs->scan, 0, sizeof(xs->scan));
 	xs->in_total = xs->fed_total = 0;
 	xs->depth = 0;
-	xs->dead = xs->stopped = xs->stop_requested = false;
+	xs->dead = xs->stop_requested = false;
 	xs->reset_pending = false;
 	xs->stop_at = 0;
 	xmlstream_parser_new(xs);
@@ -666,7 +667,7 @@ xmlstream_scan(struct mp_xmlstream *xs, const unsigned char *p, size_t len,
 			return i;
 		}
 		room = xs->max_stanza - sc->count;
-		/* Fast paths for the bulk of a stanza: text and quoted values. */
+		/* Fast paths for the bulk of stanzas: text, quoted values. */
 		if (sc->state == SCAN_TEXT && sc->depth >= 2) {
 			for (j = i; j < len && j - i < room && p[j] != '<' &&
 			    p[j] != '&'; j++)

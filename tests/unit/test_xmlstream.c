@@ -1,4 +1,4 @@
-/* test_xmlstream.c - the stanza tree, the serializer and the stream parser fed at every split point and with hostile input. */
+/* test_xmlstream.c - tree, serializer, and stream parser (split, hostile). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ struct col {
 	struct mp_xmlstream *xs;
 	int		 headers, stanzas, ends, errors;
 	int		 err;
-	const char	*stop_at_name;	/* stop() after a stanza of this name */
+	const char	*stop_at_name;	/* stop() after such a stanza */
 	bool		 stop_in_header;
 	bool		 reset_in_stanza;
 };
@@ -84,12 +84,19 @@ static const struct mp_xmlstream_cbs col_cbs = {
 	.error = col_error,
 };
 
+/* Limits and stop for the runs of xs_mutations. */
+static size_t test_limit;
+static const char *test_stop;
+
 static void
 col_init(struct col *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->err = -1;
 	c->xs = mp_xmlstream_new(&col_cbs, c);
+	c->stop_at_name = test_stop;
+	if (test_limit > 0)
+		mp_xmlstream_set_limits(c->xs, test_limit, 5);
 }
 
 static void
@@ -226,7 +233,8 @@ static const char client_expected[] =
     "<thread>t1</thread><active "
     "xmlns='http://jabber.org/protocol/chatstates'/></message>\n"
     "S <presence a='x&gt;y' b='it&apos;s'><show>away</show>"
-    "<status xml:lang='de'>\"q\" 's' \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 "
+    "<status xml:lang='de'>\"q\" 's' \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6"
+    "d\xc3\xa9 "
     "\xf0\x9f\x92\xa1</status><c xmlns='http://jabber.org/protocol/caps' "
     "hash='sha-1' node='http://x' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/>"
     "</presence>\n"
@@ -277,6 +285,55 @@ MP_TEST(xs_client_stream_every_split)
 	}
 }
 
+/* Offsets (bytes fed) at which each stanza and the header came out. */
+static size_t when_fed, when_log[16], when_n;
+
+static void
+when_header(void *ctx, const struct mp_stream_header *h)
+{
+	if (when_n < 16)
+		when_log[when_n++] = when_fed;
+}
+
+static void
+when_any_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
+{
+	if (when_n < 16)
+		when_log[when_n++] = when_fed;
+}
+
+/* Fed a byte at a time, each stanza comes out with its final '>'. */
+MP_TEST(xs_dispatch_on_time)
+{
+	struct mp_xmlstream_cbs cbs = { .header = when_header,
+	    .stanza = when_any_stanza };
+	struct mp_xmlstream *xs = mp_xmlstream_new(&cbs, NULL);
+	static const char *ends[] = { "</iq>", "</message>", "</presence>" };
+	size_t want[16], nwant = 0, pos, best, i, k;
+	const char *s = client_stream, *hit;
+
+	want[nwant++] = (size_t)(strstr(s, "'s1'>") - s) + 5;
+	for (pos = 0;;) {
+		best = SIZE_MAX;
+		for (k = 0; k < 3; k++)
+			if ((hit = strstr(s + pos, ends[k])) != NULL &&
+			    (size_t)(hit - s) + strlen(ends[k]) < best)
+				best = (size_t)(hit - s) + strlen(ends[k]);
+		if (best == SIZE_MAX)
+			break;
+		want[nwant++] = best;
+		pos = best;
+	}
+	CHECK(nwant == 7);
+	when_n = 0;
+	for (when_fed = 1; when_fed < sizeof(client_stream); when_fed++)
+		CHECK(mp_xmlstream_feed(xs, s + when_fed - 1, 1) == 1);
+	mp_xmlstream_free(xs);
+	CHECK(when_n == nwant);
+	for (i = 0; i < nwant; i++)
+		CHECK(when_log[i] == want[i]);
+}
+
 /* Each stanza's arena is fresh and the tree is well linked. */
 static int tree_checks;
 
@@ -299,7 +356,7 @@ tree_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 		body = mp_node_child(st, MP_NS_CLIENT, "body");
 		if (body == NULL || body->children == NULL ||
 		    body->children->next != NULL)
-			return;	/* text pieces were merged into one node */
+			return;	/* text pieces were merged in one node */
 		if (strcmp(mp_node_text(a, body),
 		    "Wherefore & <Romeo>? \xe2\x98\xba" "A") != 0)
 			return;
@@ -404,7 +461,7 @@ MP_TEST(xs_billion_laughs)
 	static const char lol[] =
 	    "<?xml version='1.0'?>\n<!DOCTYPE lolz [\n"
 	    " <!ENTITY lol \"lol\">\n"
-	    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
 	    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
 	    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
 	    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
@@ -817,28 +874,52 @@ MP_TEST(xs_huge_tag_bytewise)
 /* Hostile variations: same outcome however split, and never a crash. */
 MP_TEST(xs_mutations)
 {
-	static const char pool[] = "<>&;'\"/!?-[] a\x80\xff";
-	size_t len = sizeof(client_stream) - 1, k, i;
-	char *s = mp_xmalloc(len), *w, *b, *r;
+	static const char pool[] = "<>&;'\"/!?-[]= a:x#\n\x80\xff";
+	size_t blen = sizeof(client_stream) - 1, len, k, i, p, cw, cb, cr;
+	char *s = mp_xmalloc(blen + 16), *w, *b, *r, ch;
 	int iter;
 
 	rng_state = 777;
-	for (iter = 0; iter < 400; iter++) {
-		memcpy(s, client_stream, len);
-		k = 1 + rng() % 4;
-		for (i = 0; i < k; i++)
-			s[rng() % len] = pool[rng() % (sizeof(pool) - 1)];
-		w = run_split(s, len, WHOLE, 0, NULL);
-		b = run_split(s, len, BYTES, 0, NULL);
-		r = run_split(s, len, RANDOM, 0, NULL);
+	for (iter = 0; iter < 600; iter++) {
+		memcpy(s, client_stream, blen);
+		len = blen;
+		k = 1 + rng() % 6;
+		for (i = 0; i < k; i++) {
+			p = rng() % len;
+			ch = pool[rng() % (sizeof(pool) - 1)];
+			switch (rng() % 3) {
+			case 0:
+				s[p] = ch;
+				break;
+			case 1:
+				memmove(s + p + 1, s + p, len - p);
+				s[p] = ch;
+				len++;
+				break;
+			default:
+				memmove(s + p, s + p + 1, len - p - 1);
+				len--;
+				break;
+			}
+		}
+		test_limit = rng() % 2 ? 200 + rng() % 400 : 0;
+		test_stop = rng() % 2 ? "iq" : NULL;
+		w = run_split(s, len, WHOLE, 0, &cw);
+		b = run_split(s, len, BYTES, 0, &cb);
+		r = run_split(s, len, RANDOM, 0, &cr);
 		if (strcmp(w, b) != 0 || strcmp(w, r) != 0)
 			fprintf(stderr, "iter %d:\n%.*s\n--whole\n%s--bytes\n%s"
 			    "--random\n%s", iter, (int)len, s, w, b, r);
 		CHECK(strcmp(w, b) == 0 && strcmp(w, r) == 0);
+		/* Where a stop or the end left off is exact too. */
+		if (strstr(w, "X ") == NULL)
+			CHECK(cw == cb && cw == cr);
 		free(w);
 		free(b);
 		free(r);
 	}
+	test_limit = 0;
+	test_stop = NULL;
 	free(s);
 }
 
