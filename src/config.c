@@ -732,6 +732,27 @@ mp_config_check_unknown(struct mp_config *c, const char *const *sections,
 	return x.errors > 0 ? -1 : 0;
 }
 
+const char *
+mp_config_where(struct mp_config *c, const char *setting, int index,
+    char *buf, size_t size)
+{
+	config_setting_t *s = config_lookup((config_t *)c->cfg, setting);
+	const char *file;
+
+	if (s != NULL && index >= 0 && config_setting_get_elem(s,
+	    (unsigned)index) != NULL)
+		s = config_setting_get_elem(s, (unsigned)index);
+	file = s != NULL ? config_setting_source_file(s) : NULL;
+	if (file == NULL)
+		file = c->path;
+	if (s != NULL && config_setting_source_line(s) > 0)
+		snprintf(buf, size, "%s:%u", file,
+		    (unsigned)config_setting_source_line(s));
+	else
+		snprintf(buf, size, "%s", file);
+	return buf;
+}
+
 void
 mp_config_free(struct mp_config *c)
 {

@@ -87,6 +87,9 @@ int	 mp_config_section(struct mp_config *c, const char *section,
 /* Reports top-level keys that are neither the core's nor in sections[]. */
 int	 mp_config_check_unknown(struct mp_config *c,
 	    const char *const *sections, mp_conf_report_fn *report, void *arg);
+/* "file:line" of a top-level setting (its index-th element when index >= 0). */
+const char *mp_config_where(struct mp_config *c, const char *setting,
+	    int index, char *buf, size_t size);
 void	 mp_config_free(struct mp_config *c);
 
 /* Parses a libconfig group by a table into out; strings live in a. */

@@ -166,30 +166,31 @@ module_valid_name(const char *name)
 
 /* Opens one module after its dependencies; depth guards against cycles. */
 static int
-module_open(struct mp_config *c, const char *name, int depth,
+module_open(struct mp_config *c, const char *name, int depth, int index,
     mp_conf_report_fn *report, void *arg)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], where[PATH_MAX + 16];
 	const struct mp_module *m;
 	struct mp_module_ctx *mc;
 	void *dl;
 
 	if (module_find(name) != NULL)
 		return 0;
+	mp_config_where(c, "modules", index, where, sizeof(where));
 	if (depth > 16) {
 		report_fmt(report, arg, "%s: module %s: dependency cycle",
-		    c->path, name);
+		    where, name);
 		return -1;
 	}
 	if (!module_valid_name(name)) {
-		report_fmt(report, arg, "%s: bad module name \"%s\"", c->path,
+		report_fmt(report, arg, "%s: bad module name \"%s\"", where,
 		    name);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/mod_%s.so", c->module_path, name);
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (dl == NULL) {
-		report_fmt(report, arg, "%s: module %s: %s", c->path, name,
+		report_fmt(report, arg, "%s: module %s: %s", where, name,
 		    dlerror());
 		return -1;
 	}
@@ -197,14 +198,15 @@ module_open(struct mp_config *c, const char *name, int depth,
 	if (m == NULL || m->abi != MP_MODULE_ABI ||
 	    m->size != sizeof(struct mp_module) || m->name == NULL ||
 	    strcmp(m->name, name) != 0 || m->load == NULL) {
-		report_fmt(report, arg, "%s: module %s: %s", c->path, name,
+		report_fmt(report, arg, "%s: module %s: %s", where, name,
 		    m == NULL ? "no mp_module symbol" :
 		    "ABI or declaration mismatch (rebuild the module)");
 		dlclose(dl);
 		return -1;
 	}
 	for (const char *const *d = m->depends; d != NULL && *d != NULL; d++)
-		if (module_open(c, *d, depth + 1, report, arg) == -1) {
+		if (module_open(c, *d, depth + 1, index, report, arg) ==
+		    -1) {
 			dlclose(dl);
 			return -1;
 		}
@@ -227,8 +229,8 @@ mp_modules_open(struct mp_config *c, mp_conf_report_fn *report, void *arg)
 	const char **sections;
 	int rc = 0;
 
-	for (const char *const *n = c->modules; n != NULL && *n != NULL; n++)
-		if (module_open(c, *n, 0, report, arg) == -1)
+	for (int i = 0; c->modules != NULL && c->modules[i] != NULL; i++)
+		if (module_open(c, c->modules[i], 0, i, report, arg) == -1)
 			rc = -1;
 	sections = mp_xcalloc(nmods + 1, sizeof(*sections));
 	for (size_t i = 0; i < nmods; i++)

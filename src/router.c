@@ -294,6 +294,8 @@ router_prepare(struct mp_event *ev, struct mp_node *st, struct mp_arena *a,
 
 	ev->arena = a;
 	ev->stanza = st;
+	/* Until 'to' is known to be good, errors come from the server. */
+	ev->to = (struct mp_jid){ .domain = ev->from.domain };
 	ev->type = mp_node_attr(st, "type");
 	ev->id = mp_node_attr(st, "id");
 	if (kind_of(st, ev->type, k_r) == -1) {
@@ -301,7 +303,12 @@ router_prepare(struct mp_event *ev, struct mp_node *st, struct mp_arena *a,
 		return -1;
 	}
 	if (st->name[0] == 'i') {
-		if (ev->id == NULL) {
+		/*
+		 * RFC 6120 8.2.3: an iq needs an id. A get or set without one
+		 * is answered; a result or error without one (such as our
+		 * answer to an iq without id) goes through.
+		 */
+		if (ev->id == NULL && (*k_r == K_IQ_GET || *k_r == K_IQ_SET)) {
 			mp_reply_error(ev, &mp_err_bad_request);
 			return -1;
 		}
