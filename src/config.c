@@ -683,6 +683,12 @@ mp_config_load(const char *path, mp_conf_report_fn *report, void *arg)
 	conf_paths(&x);
 
 	if (x.errors > 0) {
+		/*
+		 * The module loader will not run: report unknown keys now
+		 * (sections named after a listed module count as known), so
+		 * one pass shows every error.
+		 */
+		mp_config_check_unknown(c, c->modules, report, arg);
 		mp_arena_free(a);
 		return NULL;
 	}
