@@ -195,6 +195,7 @@ c2s_destroy(struct mp_session *s)
 		mp_hooks_fire_name("session-closed", &ev);
 		mp_arena_free(a);
 	}
+	mp_session_data_free(s);
 	mp_sessions_unlink(s);
 	event_free(s->timer);
 	mp_xmlstream_free(s->xs);
@@ -280,8 +281,10 @@ c2s_send_features(struct mp_session *s)
 		mp_node_add(a, f, MP_NS_BIND, "bind");
 		n = mp_node_add(a, f, MP_NS_SESSION, "session");
 		mp_node_add(a, n, NULL, "optional");
-		mp_hooks_fire_name("stream-features", &ev);
 	}
+	/* Modules add theirs (e.g. in-band registration before auth). */
+	if (c2s_is_tls(s) || !s->tls_required)
+		mp_hooks_fire_name("stream-features", &ev);
 	/* Written with the stream: prefix the stream header declared. */
 	mp_buf_reset(&c2s_out);
 	mp_buf_puts(&c2s_out, "<stream:features>");
@@ -494,9 +497,63 @@ c2s_presence_state(struct mp_session *s, struct mp_node *st,
 		if (prio > 127)
 			prio = 127;
 		s->priority = (int)prio;
-		s->available = true;
+		if (!s->available) {
+			struct mp_event ev = { .arena = a, .stanza = st,
+			    .session = s, .from = s->jid, .type = NULL };
+
+			s->available = true;
+			mp_hooks_fire_name("session-available", &ev);
+		}
 	} else if (strcmp(type, "unavailable") == 0)
 		s->available = false;
+}
+
+/*
+ * Before authentication only an iq that a module takes (XEP-0077
+ * registration) is allowed; anything else ends the stream (RFC 6120 6.4.1).
+ */
+static void
+c2s_preauth_iq(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
+{
+	struct mp_event ev = { .arena = a, .stanza = st, .session = s };
+	const char *type = mp_node_attr(st, "type");
+	const char *kind;
+	unsigned id;
+
+	if (strcmp(st->name, "iq") != 0 || type == NULL ||
+	    (strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
+	    mp_node_attr(st, "id") == NULL ||
+	    (!c2s_is_tls(s) && s->tls_required) ||
+	    (ev.payload = mp_node_first_element(st)) == NULL ||
+	    mp_node_next_element(ev.payload) != NULL) {
+		mp_c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
+		return;
+	}
+	kind = strcmp(type, "get") == 0 ? "iq-get" : "iq-set";
+	{
+		struct mp_slice pieces[] = {
+			{ kind, strlen(kind) }, { "/preauth/", 9 },
+			{ ev.payload->xmlns, strlen(ev.payload->xmlns) },
+			{ ":", 1 },
+			{ ev.payload->name, strlen(ev.payload->name) },
+		};
+
+		id = mp_event_find(pieces, sizeof(pieces) / sizeof(pieces[0]));
+	}
+	ev.type = type;
+	ev.id = mp_node_attr(st, "id");
+	ev.from.domain = s->host;
+	ev.to.domain = s->host;
+	if (mp_hooks_fire(id, &ev) != MP_HANDLED)
+		mp_c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
+}
+
+void
+mp_c2s_send_unbound(struct mp_session *s, const struct mp_node *stanza)
+{
+	if (s->state == C2S_CLOSING)
+		return;
+	c2s_write_node(s, stanza, MP_NS_CLIENT);
 }
 
 static void
@@ -526,7 +583,7 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 		return;
 	}
 	if (s->state == C2S_OPEN) {
-		mp_c2s_stream_error(s, "not-authorized", NULL, NULL, NULL);
+		c2s_preauth_iq(s, st, a);
 		return;
 	}
 	type = mp_node_attr(st, "type");

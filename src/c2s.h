@@ -12,6 +12,8 @@ void	mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls);
 void	mp_c2s_send(struct mp_session *s, const struct mp_node *stanza);
 /* Closes every stream with <system-shutdown/>. */
 void	mp_c2s_shutdown_all(void);
+/* A stanza to a session that is not bound yet (pre-auth replies). */
+void	mp_c2s_send_unbound(struct mp_session *s, const struct mp_node *stanza);
 /* Within the c2s files. */
 struct mp_arena;
 void	mp_c2s_write(struct mp_session *s, const char *str);

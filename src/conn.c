@@ -44,6 +44,7 @@ struct mp_conn {
 	bool			 closing;
 	bool			 finished;	/* closed() was called */
 	char			 peer[INET6_ADDRSTRLEN + 8];
+	char			 ip[INET6_ADDRSTRLEN];
 	char			*sni;
 };
 
@@ -57,18 +58,21 @@ conn_format_peer(struct mp_conn *c, const struct sockaddr *sa)
 {
 	char host[INET6_ADDRSTRLEN];
 
+	snprintf(c->ip, sizeof(c->ip), "?");
 	if (sa == NULL) {
 		snprintf(c->peer, sizeof(c->peer), "?");
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(c->ip, sizeof(c->ip), "%s", host);
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", host,
 		    ntohs(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(c->ip, sizeof(c->ip), "%s", host);
 		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
 		    ntohs(in6->sin6_port));
 	} else
@@ -115,6 +119,12 @@ const char *
 mp_conn_peer(const struct mp_conn *c)
 {
 	return c->peer;
+}
+
+const char *
+mp_conn_ip(const struct mp_conn *c)
+{
+	return c->ip;
 }
 
 bool

@@ -30,6 +30,8 @@ void		 mp_conn_close(struct mp_conn *c, const char *why);
 /* Stops reading (the stream is being closed). */
 void		 mp_conn_stop_reading(struct mp_conn *c);
 const char	*mp_conn_peer(const struct mp_conn *c);
+/* The peer's address without the port. */
+const char	*mp_conn_ip(const struct mp_conn *c);
 /* The SNI name the client sent, or NULL. */
 const char	*mp_conn_sni(struct mp_conn *c);
 /* Channel binding data ("tls-exporter", "tls-server-end-point"): 0 or -1. */

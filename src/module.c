@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include <magpie/module.h>
 
 #include "hooks.h"
+#include "server.h"
 #include "modules.h"
 
 struct mp_module_ctx {
@@ -28,7 +31,24 @@ struct identity {
 	char			*category, *type, *name;
 };
 
-static struct mp_module_ctx **mods;	/* dependency order */
+struct provider {
+	struct mp_module_ctx	*owner;
+	char			*name;
+	const void		*vtable;
+};
+
+struct mp_timer {
+	struct mp_timer		*next;
+	struct mp_module_ctx	*owner;
+	struct event		*ev;
+	void			(*fn)(void *);
+	void			*arg;
+};
+
+static struct mp_module_ctx **mods;
+static struct provider *providers;
+static size_t nproviders;
+static struct mp_timer *timers;	/* dependency order */
 static size_t nmods;
 static struct feature *features;
 static size_t nfeatures;
@@ -96,10 +116,100 @@ mp_identities_foreach(mp_identity_cb *cb, void *arg)
 		    identities[i].name, arg);
 }
 
+void
+mp_provide(struct mp_module_ctx *mc, const char *name, const void *vtable)
+{
+	providers = mp_xrealloc(providers, (nproviders + 1) *
+	    sizeof(*providers));
+	providers[nproviders].owner = mc;
+	providers[nproviders].name = mp_xstrdup(name);
+	providers[nproviders].vtable = vtable;
+	nproviders++;
+}
+
+const void *
+mp_provider(const char *name)
+{
+	for (size_t i = nproviders; i > 0; i--)
+		if (strcmp(providers[i - 1].name, name) == 0)
+			return providers[i - 1].vtable;
+	return NULL;
+}
+
+static void
+timer_unlink(struct mp_timer *t)
+{
+	for (struct mp_timer **p = &timers; *p != NULL; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	event_free(t->ev);
+	free(t);
+}
+
+static void
+timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct mp_timer *t = arg;
+	void (*fn)(void *) = t->fn;
+	void *farg = t->arg;
+	const char *name = t->owner != NULL ? t->owner->mod->name : NULL;
+
+	timer_unlink(t);
+	mp_log_set_prefix(name);
+	fn(farg);
+	mp_log_set_prefix(NULL);
+}
+
+struct mp_timer *
+mp_timer_add(struct mp_module_ctx *mc, long msec, void (*fn)(void *),
+    void *arg)
+{
+	struct mp_timer *t = mp_xcalloc(1, sizeof(*t));
+	struct timeval tv = { msec / 1000, (msec % 1000) * 1000 };
+
+	t->owner = mc;
+	t->fn = fn;
+	t->arg = arg;
+	t->ev = evtimer_new(mp_srv.base, timer_fire, t);
+	if (t->ev == NULL)
+		mp_fatalx("evtimer_new failed");
+	evtimer_add(t->ev, &tv);
+	t->next = timers;
+	timers = t;
+	return t;
+}
+
+void
+mp_timer_cancel(struct mp_timer *t)
+{
+	if (t != NULL)
+		timer_unlink(t);
+}
+
 static void
 registry_remove_owner(struct mp_module_ctx *mc)
 {
 	size_t i, j;
+	struct mp_timer *t, *tnext;
+
+	for (t = timers; t != NULL; t = tnext) {
+		tnext = t->next;
+		if (t->owner == mc)
+			timer_unlink(t);
+	}
+	for (i = j = 0; i < nproviders; i++) {
+		if (providers[i].owner == mc)
+			free(providers[i].name);
+		else
+			providers[j++] = providers[i];
+	}
+	nproviders = j;
+	if (nproviders == 0) {
+		free(providers);
+		providers = NULL;
+	}
 
 	for (i = j = 0; i < nfeatures; i++) {
 		if (features[i].owner == mc)

@@ -4,6 +4,7 @@
 
 #include <magpie/module.h>
 
+#include "conn.h"
 #include "map.h"
 #include "session.h"
 
@@ -113,4 +114,101 @@ const struct mp_jid *
 mp_session_jid(const struct mp_session *s)
 {
 	return &s->jid;
+}
+
+const char *
+mp_session_host(const struct mp_session *s)
+{
+	return s->host;
+}
+
+const char *
+mp_session_peer(const struct mp_session *s)
+{
+	return mp_conn_peer(s->conn);
+}
+
+const char *
+mp_session_ip(const struct mp_session *s)
+{
+	return mp_conn_ip(s->conn);
+}
+
+bool
+mp_session_bound(const struct mp_session *s)
+{
+	return s->state == C2S_BOUND;
+}
+
+bool
+mp_session_available(const struct mp_session *s)
+{
+	return s->state == C2S_BOUND && s->available;
+}
+
+int
+mp_session_priority(const struct mp_session *s)
+{
+	return s->priority;
+}
+
+struct mp_session *
+mp_user_sessions(const char *bare)
+{
+	return mp_sessions_of(bare);
+}
+
+struct mp_session *
+mp_session_next(const struct mp_session *s)
+{
+	return s->next_resource;
+}
+
+struct mp_session *
+mp_session_find(const struct mp_jid *full)
+{
+	return mp_sessions_find(full);
+}
+
+void *
+mp_session_get(const struct mp_session *s, const struct mp_module_ctx *mc)
+{
+	for (struct mp_sdata *d = s->data; d != NULL; d = d->next)
+		if (d->owner == mc)
+			return d->data;
+	return NULL;
+}
+
+void
+mp_session_set(struct mp_session *s, struct mp_module_ctx *mc, void *data,
+    void (*free_fn)(void *))
+{
+	struct mp_sdata *d;
+
+	for (d = s->data; d != NULL; d = d->next)
+		if (d->owner == mc)
+			break;
+	if (d == NULL) {
+		d = mp_xcalloc(1, sizeof(*d));
+		d->owner = mc;
+		d->next = s->data;
+		s->data = d;
+	} else if (d->free_fn != NULL && d->data != NULL && d->data != data)
+		d->free_fn(d->data);
+	d->data = data;
+	d->free_fn = free_fn;
+}
+
+void
+mp_session_data_free(struct mp_session *s)
+{
+	struct mp_sdata *d, *next;
+
+	for (d = s->data; d != NULL; d = next) {
+		next = d->next;
+		if (d->free_fn != NULL && d->data != NULL)
+			d->free_fn(d->data);
+		free(d);
+	}
+	s->data = NULL;
 }

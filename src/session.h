@@ -48,11 +48,22 @@ struct mp_session {
 	struct mp_sasl_ctx	*sasl_ctx;
 	char			 stream_id[24];
 	unsigned		 ping_seq;
+	struct mp_sdata		*data;		/* modules' per-session data */
 	/* The registry: other resources of the same user. */
 	struct mp_session	*next_resource;
 	struct mp_session	*next_all;
 	struct mp_session	*prev_all;
 };
+
+struct mp_sdata {
+	struct mp_sdata		*next;
+	const void		*owner;
+	void			*data;
+	void			(*free_fn)(void *);
+};
+
+/* Frees the modules' data of a session. */
+void	 mp_session_data_free(struct mp_session *s);
 
 /* Binds a resource; a session already holding that full JID is returned in old_r. */
 void	 mp_sessions_bind(struct mp_session *s, struct mp_session **old_r);

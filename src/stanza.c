@@ -3,6 +3,8 @@
 
 #include <magpie/module.h>
 
+#include "c2s.h"
+
 #define STANZA_ERR(sym, t, cond) \
 	const struct mp_error sym = { .type = t, .condition = cond }
 
@@ -80,6 +82,13 @@ mp_iq_result_new(struct mp_event *ev)
 void
 mp_reply(struct mp_event *ev, struct mp_node *reply)
 {
+	/* Before bind the session has no address to route to. */
+	if (ev->session != NULL && !mp_session_bound(ev->session)) {
+		mp_node_set_attr(ev->arena, reply, "from", NULL);
+		mp_node_set_attr(ev->arena, reply, "to", NULL);
+		mp_c2s_send_unbound(ev->session, reply);
+		return;
+	}
 	mp_route(reply);
 }
 
@@ -100,5 +109,5 @@ mp_reply_error(struct mp_event *ev, const struct mp_error *err)
 	mp_node_set_attr(ev->arena, r, "from", reply_from(ev));
 	mp_node_set_attr(ev->arena, r, "to", mp_jid_full(ev->arena,
 	    &ev->from));
-	mp_route(r);
+	mp_reply(ev, r);
 }

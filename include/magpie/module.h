@@ -39,9 +39,14 @@ enum mp_verdict {
  *   iq-get/host/<xmlns>:<name>  iq-set/self/<xmlns>:<name>  iq-get/bare/...
  *   iq/full (any iq to a full JID)  iq-result/host  iq-error/host
  * "host" is the server itself, "self" the sender's own bare JID, "bare" and
- * "full" another local user. Lifecycle events: "stream-features" (stanza is
- * the <stream:features/> element being built), "session-bound",
- * "session-closed", "user-deleted".
+ * "full" another local user. Before authentication, an iq from the client
+ * fires "iq-get/preauth/<xmlns>:<name>" (or iq-set); nobody handling it ends
+ * the stream with <not-authorized/>. mp_reply() answers such a session.
+ * Lifecycle events: "stream-features" (stanza is the <stream:features/>
+ * element being built; the session may not be authenticated yet),
+ * "session-bound", "session-available" (first available presence, fired
+ * before the presence is routed), "session-closed" (ev->from its JID),
+ * "user-deleted" (ev->from the bare JID).
  */
 struct mp_event {
 	struct mp_arena		*arena;
@@ -139,8 +144,64 @@ struct mp_node	*mp_error_reply_new(struct mp_arena *a,
  */
 void	 mp_route(struct mp_node *stanza);
 
-/* Sessions, for modules that address them directly. */
-const struct mp_jid *mp_session_jid(const struct mp_session *s);
+/*
+ * Sessions. A session pointer is valid during the event that hands it out;
+ * keep a JID, not the pointer, across events.
+ */
+const struct mp_jid *mp_session_jid(const struct mp_session *s);	/* bound: full JID */
+const char *mp_session_host(const struct mp_session *s);	/* the stream's domain */
+const char *mp_session_peer(const struct mp_session *s);	/* "ip:port" */
+const char *mp_session_ip(const struct mp_session *s);	/* "ip" */
+bool	 mp_session_bound(const struct mp_session *s);
+/* Sent available presence (and not unavailable since). */
+bool	 mp_session_available(const struct mp_session *s);
+int	 mp_session_priority(const struct mp_session *s);
+/* Writes a stanza to the client as it is (bound sessions only, else dropped). */
 void	 mp_session_send(struct mp_session *s, const struct mp_node *stanza);
+/* The bound resources of a bare JID ("user@host"), in no particular order. */
+struct mp_session *mp_user_sessions(const char *bare);
+struct mp_session *mp_session_next(const struct mp_session *s);
+/* The bound session of a full JID, or NULL. */
+struct mp_session *mp_session_find(const struct mp_jid *full);
+/*
+ * Per-session data of a module, freed with free_fn when the session ends
+ * (after "session-closed" ran) or when replaced.
+ */
+void	*mp_session_get(const struct mp_session *s,
+	    const struct mp_module_ctx *mc);
+void	 mp_session_set(struct mp_session *s, struct mp_module_ctx *mc,
+	    void *data, void (*free_fn)(void *));
+
+/* Accounts; user is a localpart (prepared here), host a served domain. */
+int	 mp_user_exists(const char *host, const char *user);	/* 1, 0, -1 */
+int	 mp_user_create(const char *host, const char *user,
+	    const char *password, const char **error_r);
+int	 mp_user_set_password(const char *host, const char *user,
+	    const char *password, const char **error_r);
+/*
+ * Fires "user-deleted" (ev->from is the bare JID; modules remove their
+ * data), closes the user's sessions with <not-authorized/>, then removes
+ * the account.
+ */
+int	 mp_user_delete(const char *host, const char *user,
+	    const char **error_r);
+
+/*
+ * Providers: a module offers a const vtable under a name; others (that
+ * depend on it) look it up. Removed when the providing module unloads.
+ */
+void	 mp_provide(struct mp_module_ctx *mc, const char *name,
+	    const void *vtable);
+const void *mp_provider(const char *name);
+
+/* Seconds since the epoch, and since the server started. */
+long long mp_time_now(void);
+long long mp_uptime(void);
+
+/* One-shot timers, removed with the module; fn gets arg. */
+struct mp_timer;
+struct mp_timer *mp_timer_add(struct mp_module_ctx *mc, long msec,
+		    void (*fn)(void *arg), void *arg);
+void	 mp_timer_cancel(struct mp_timer *t);
 
 #endif
