@@ -1,4 +1,8 @@
-/* mod_disco.c - XEP-0030 service discovery of the server, gathered from every module. */
+/*
+ * mod_disco.c - XEP-0030 service discovery of the server and of accounts,
+ * gathered from every module; fires "disco-info/host" and
+ * "disco-info/account" so modules can add to the answers.
+ */
 #include <string.h>
 
 #include <magpie/module.h>
@@ -46,6 +50,21 @@ disco_result_query(struct mp_event *ev, const char *ns, struct mp_node **iq_r)
 	return q;
 }
 
+/*
+ * Lets other modules add to an answer: features of an account, XEP-0128
+ * forms. The event's stanza is the <query/> being built, payload the
+ * request's <query/>; handlers append and return MP_PASS.
+ */
+static void
+disco_extend(struct mp_event *ev, const char *name, struct mp_node *query)
+{
+	struct mp_event ext = *ev;
+
+	ext.stanza = query;
+	ext.payload = ev->payload;
+	mp_hooks_fire_event(name, &ext);
+}
+
 static enum mp_verdict
 disco_host_info(struct mp_event *ev, void *arg)
 {
@@ -59,6 +78,7 @@ disco_host_info(struct mp_event *ev, void *arg)
 	b.query = disco_result_query(ev, NS_DISCO_INFO, &iq);
 	mp_identities_foreach(disco_add_identity, &b);
 	mp_features_foreach(disco_add_feature, &b);
+	disco_extend(ev, "disco-info/host", b.query);
 	mp_reply(ev, iq);
 	return MP_HANDLED;
 }
@@ -90,6 +110,7 @@ disco_account_info(struct mp_event *ev, void *arg)
 	}
 	b.query = disco_result_query(ev, NS_DISCO_INFO, &iq);
 	disco_add_identity("account", "registered", NULL, &b);
+	disco_extend(ev, "disco-info/account", b.query);
 	mp_reply(ev, iq);
 	return MP_HANDLED;
 }

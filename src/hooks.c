@@ -186,3 +186,9 @@ mp_hooks_reset(void)
 	nevents = capevents = 0;
 	memset(buckets, 0, sizeof(buckets));
 }
+
+enum mp_verdict
+mp_hooks_fire_event(const char *name, struct mp_event *ev)
+{
+	return mp_hooks_fire_name(name, ev);
+}

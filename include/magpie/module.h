@@ -81,6 +81,8 @@ void	 mp_add_feature(struct mp_module_ctx *mc, const char *var);
 void	 mp_add_identity(struct mp_module_ctx *mc, const char *category,
 	    const char *type, const char *name);
 const char *mp_module_name(const struct mp_module_ctx *mc);
+/* Fires an event by name (for modules that define events of their own). */
+enum mp_verdict mp_hooks_fire_event(const char *event, struct mp_event *ev);
 
 /* Server-wide disco data, gathered from every module (in registration order). */
 typedef void mp_feature_cb(const char *var, void *arg);
