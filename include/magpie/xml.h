@@ -83,6 +83,12 @@ struct mp_node	*mp_node_copy(struct mp_arena *a, const struct mp_node *n);
  */
 void		 mp_xml_serialize(struct mp_buf *b, const struct mp_node *n,
 		    const char *parent_xmlns);
+/*
+ * Parses exactly one element (as mp_xml_serialize wrote it, with
+ * parent_xmlns default_ns) into the arena; NULL when it is not that.
+ */
+struct mp_node	*mp_xml_parse(struct mp_arena *a, const char *xml, size_t len,
+		    const char *default_ns);
 /* Escapes &, <, > (and ' and " when attr is true). */
 void		 mp_xml_escape(struct mp_buf *b, const char *s, size_t len,
 		    bool attr);

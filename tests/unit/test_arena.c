@@ -5,6 +5,7 @@
 
 #include <magpie/arena.h>
 #include <magpie/buf.h>
+#include <magpie/xml.h>
 
 #include "harness.h"
 #include "map.h"
@@ -99,4 +100,25 @@ MP_TEST(map_put_get_del_many)
 	CHECK(mp_map_del(&m, "nobody", 6) == NULL);
 	mp_map_clear(&m);
 	CHECK(m.count == 0);
+}
+
+MP_TEST(xml_parse_round_trip)
+{
+	struct mp_arena *a = mp_arena_new();
+	struct mp_buf b = MP_BUF_INIT;
+	const char *xml = "<message to='a@b' type='chat'><body>x &amp; y</body>"
+	    "<x xmlns='urn:test'/></message>";
+	struct mp_node *n = mp_xml_parse(a, xml, strlen(xml), MP_NS_CLIENT);
+
+	CHECK(n != NULL);
+	CHECK_STR(n->name, "message");
+	CHECK_STR(n->xmlns, MP_NS_CLIENT);
+	mp_xml_serialize(&b, n, MP_NS_CLIENT);
+	CHECK_STR(b.data, xml);
+	mp_buf_free(&b);
+	CHECK(mp_xml_parse(a, "<a/><b/>", 8, MP_NS_CLIENT) == NULL);
+	CHECK(mp_xml_parse(a, "<a>", 3, MP_NS_CLIENT) == NULL);
+	CHECK(mp_xml_parse(a, "<!-- c --><a/>", 14, MP_NS_CLIENT) == NULL);
+	CHECK(mp_xml_parse(a, "", 0, MP_NS_CLIENT) == NULL);
+	mp_arena_free(a);
 }
