@@ -43,7 +43,7 @@ static const char *const target_names[NTARGET] = {
 
 /* Interned "<kind>/<target>" ids; iq to a full JID is "iq/full". */
 static unsigned ev_ids[NKIND][NTARGET];
-static unsigned ev_iq_full, ev_remote;
+static unsigned ev_iq_full, ev_remote, ev_policy;
 
 static int
 kind_of(const struct mp_node *st, const char *type, enum kind *k_r)
@@ -213,6 +213,7 @@ mp_router_init(void)
 		}
 	ev_iq_full = mp_event_intern("iq/full");
 	ev_remote = mp_event_intern("stanza/remote");
+	ev_policy = mp_event_intern("stanza/policy");
 	router_core_hook(ev_ids[K_MESSAGE][T_BARE], core_message_bare);
 	router_core_hook(ev_ids[K_MESSAGE][T_SELF], core_message_bare);
 	router_core_hook(ev_ids[K_MESSAGE][T_OFFLINE], core_message_offline);
@@ -253,6 +254,9 @@ router_dispatch(struct mp_event *ev, enum kind k)
 	else
 		t = T_BARE;
 
+	/* One place for rules on every stanza (blocking, limits). */
+	if (mp_hooks_fire(ev_policy, ev) == MP_HANDLED)
+		return;
 	if (t == T_REMOTE) {
 		mp_hooks_fire(ev_remote, ev);
 		return;
@@ -357,7 +361,8 @@ mp_router_from_session(struct mp_session *s, struct mp_node *st,
 	if (router_prepare(&ev, st, a, &k) == -1)
 		return;
 	if (k == K_PRESENCE && mp_node_attr(st, "to") == NULL) {
-		mp_hooks_fire(ev_ids[K_PRESENCE][T_BROADCAST], &ev);
+		if (mp_hooks_fire(ev_policy, &ev) != MP_HANDLED)
+			mp_hooks_fire(ev_ids[K_PRESENCE][T_BROADCAST], &ev);
 		return;
 	}
 	router_dispatch(&ev, k);

@@ -39,7 +39,9 @@ enum mp_verdict {
  *   iq-get/host/<xmlns>:<name>  iq-set/self/<xmlns>:<name>  iq-get/bare/...
  *   iq/full (any iq to a full JID)  iq-result/host  iq-error/host
  * "host" is the server itself, "self" the sender's own bare JID, "bare" and
- * "full" another local user. Before authentication, an iq from the client
+ * "full" another local user. Every routed stanza first fires
+ * "stanza/policy" (a handler returning MP_HANDLED stops it: blocking,
+ * limits), with ev->session set when a local client sent it. Before authentication, an iq from the client
  * fires "iq-get/preauth/<xmlns>:<name>" (or iq-set); nobody handling it ends
  * the stream with <not-authorized/>. mp_reply() answers such a session.
  * Lifecycle events: "stream-features" (stanza is the <stream:features/>
