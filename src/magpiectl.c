@@ -13,10 +13,17 @@
 #include <magpie/jid.h>
 #include <magpie/log.h>
 
+#include <event2/event.h>
+
+#include <magpie/module.h>
+
 #include "accounts.h"
 #include "certgen.h"
 #include "config.h"
+#include "hooks.h"
 #include "modules.h"
+#include "router.h"
+#include "server.h"
 #include "store.h"
 
 #ifndef MP_SYSCONFDIR
@@ -36,6 +43,7 @@ struct ctl {
 	struct mp_config	*conf;
 	struct mp_arena		*arena;	/* this run's strings */
 	struct mp_store		*store;
+	bool			 modules;	/* started: close them at exit */
 };
 
 static void
@@ -263,6 +271,32 @@ ctl_user_list(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Runs the configured modules as magpied would (without listening), so that
+ * what they hook, such as "user-deleted", happens here too.
+ */
+static int
+ctl_modules_start(struct ctl *ctl)
+{
+	const char *error = NULL;
+
+	mp_srv.conf = ctl->conf;
+	mp_srv.store = ctl->store;
+	if ((mp_srv.base = event_base_new()) == NULL) {
+		ctl_warnx("event_base_new failed");
+		return -1;
+	}
+	mp_router_init();
+	if (mp_modules_open(ctl->conf, ctl_report, NULL) == -1)
+		return -1;
+	ctl->modules = true;
+	if (mp_modules_start(&error) == -1) {
+		ctl_warnx("%s", error);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 ctl_user(struct ctl *ctl, int argc, char **argv)
 {
@@ -328,8 +362,10 @@ ctl_user(struct ctl *ctl, int argc, char **argv)
 	else if (strcmp(cmd, "passwd") == 0)
 		r = mp_account_passwd(jid.domain, jid.local, password,
 		    iterations, &error);
+	else if (ctl_modules_start(ctl) == -1)
+		r = -1, error = "modules did not start";
 	else
-		r = mp_account_del(jid.domain, jid.local, &error);
+		r = mp_user_delete(jid.domain, jid.local, &error);
 	ctl_password_free(password);
 	if (r == -1) {
 		ctl_warnx("%s@%s: %s", jid.local, jid.domain,
@@ -473,6 +509,12 @@ main(int argc, char **argv)
 		ctl_usage(stderr);
 		rc = CTL_USAGE;
 	}
+	if (ctl.modules) {
+		mp_modules_close();
+		mp_hooks_reset();
+	}
+	if (mp_srv.base != NULL)
+		event_base_free(mp_srv.base);
 	mp_store_close(ctl.store);
 	mp_config_free(ctl.conf);
 	mp_arena_free(ctl.arena);
