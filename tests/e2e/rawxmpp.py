@@ -144,6 +144,30 @@ class RawClient:
         except (OSError, ssl.SSLError):
             return False
 
+    def flood(self, chunks, *, send_timeout=5.0):
+        """Sends chunks while also reading what the server says, so that an
+        error it sends early is seen even if it then resets the connection.
+        Stops at the first chunk that cannot be sent or once the server has
+        ended the stream; returns the number of chunks sent."""
+        sent = 0
+        for chunk in chunks:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            try:
+                self._recv_once(time.monotonic() + 0.001)
+            except socket.timeout:
+                pass
+            if self.eof or self.stream_ended or self.elements:
+                break
+            try:
+                self.sock.settimeout(send_timeout)
+                self.sock.sendall(chunk)
+            except (OSError, ssl.SSLError):
+                break
+            self.sent += chunk[:64]
+            sent += 1
+        return sent
+
     def _recv_once(self, deadline):
         """Reads what is there; returns b'' on EOF; raises on timeout."""
         if self.eof:

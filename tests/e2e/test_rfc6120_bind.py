@@ -62,13 +62,18 @@ def test_session_request_answered(raw):
 def test_bad_resource_refused(raw, resource):
     """RFC 6120 7.7.2.1 and RFC 7622 3.4: an empty, over-long (1024 bytes)
     or unpreparable (unassigned code point, PRECIS OpaqueString) resourcepart
-    is <bad-request/> (or jid-malformed / not-acceptable); the stream
-    stays usable and a good bind follows."""
+    is <bad-request/> (or jid-malformed / not-acceptable), or replaced by a
+    server-chosen one (7.7.1); the stream stays usable."""
     a = authed(raw)
     res = a.iq("<bind xmlns='%s'><resource>%s</resource></bind>" %
                (NS_BIND, resource), 'set')
-    if resource == '' and res.get('type') == 'result':
-        # An empty <resource/> may be read as "choose one for me".
+    if res.get('type') == 'result':
+        # 7.7.1: the server may override the resource instead of refusing
+        # (and an empty <resource/> may mean "choose one for me").
+        jid = res.find('%s/%s' % (q(NS_BIND, 'bind'), q(NS_BIND, 'jid'))).text
+        assert jid.startswith('alice@%s/' % DOMAIN), jid
+        got = jid.split('/', 1)[1]
+        assert got and got != resource and len(got.encode()) <= 1023, jid
         return
     assert res.get('type') == 'error', text_of(res)
     assert error_condition(res) in ('bad-request', 'not-acceptable',

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from magpie import DOMAIN, USERS
+from magpie import DOMAIN
 from rawxmpp import NS_CLIENT, ProtocolError, StreamClosed, error_condition, \
     q, text_of
 

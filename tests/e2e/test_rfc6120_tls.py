@@ -97,6 +97,7 @@ def test_old_tls_versions_refused(raw, version, port_kind):
         assert answer[1] == 2, 'a fatal alert is expected: %r' % (answer,)
 
 
+@pytest.mark.filterwarnings('ignore::DeprecationWarning')
 def test_python_client_limited_to_tls11_fails(raw):
     """RFC 8996: a stock client capped at TLS 1.1 cannot connect."""
     c = starttls_raw(raw)
