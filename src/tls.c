@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include <magpie/arena.h>
 #include <magpie/log.h>
@@ -96,6 +97,31 @@ tls_ensure_files(const struct mp_config *c, size_t host, const char *cert,
 	return 0;
 }
 
+/*
+ * Parses the certificate chain first: GnuTLS 3.7's key-file loader leaks
+ * what it allocated when the certificate does not parse.
+ */
+static int
+tls_check_chain(const char *path)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_x509_crt_t *list = NULL;
+	unsigned n = 0;
+	int rc;
+
+	if ((rc = gnutls_load_file(path, &d)) < 0)
+		return rc;
+	rc = gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM,
+	    0);
+	gnutls_free(d.data);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(list[i]);
+	gnutls_free(list);
+	return 0;
+}
+
 static void
 tls_creds_free(struct mp_tls_creds *cr)
 {
@@ -132,8 +158,10 @@ tls_load(const struct mp_config *c, struct mp_tls_creds **cr_r,
 			tls_creds_free(cr);
 			return -1;
 		}
-		rc = gnutls_certificate_set_x509_key_file2(cr->cred, cert, key,
-		    GNUTLS_X509_FMT_PEM, NULL, 0);
+		rc = tls_check_chain(cert);
+		if (rc == 0)
+			rc = gnutls_certificate_set_x509_key_file2(cr->cred,
+			    cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "%s: %s / %s: %s",
 			    c->hosts[i].domain, cert, key, gnutls_strerror(rc));
