@@ -141,6 +141,12 @@ mp_session_bound(const struct mp_session *s)
 }
 
 bool
+mp_session_tls(const struct mp_session *s)
+{
+	return mp_conn_is_tls(s->conn);
+}
+
+bool
 mp_session_available(const struct mp_session *s)
 {
 	return s->state == C2S_BOUND && s->available;
