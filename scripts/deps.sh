@@ -5,7 +5,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libexpat1-dev
 libgnutls28-dev libevent-dev liblmdb-dev libidn2-dev libunistring-dev
 libconfig-dev"
 if [ "${1:-}" = "--test" ]; then
-	PKGS="$PKGS python3 python3-slixmpp python3-pytest valgrind"
+	PKGS="$PKGS python3 python3-slixmpp python3-pytest python3-cryptography valgrind"
 fi
 missing=""
 for p in $PKGS; do

@@ -11,4 +11,5 @@ make -s -j"$(nproc)" tests/unit/unit
 echo "== unit tests"
 ./tests/unit/unit
 echo "== end-to-end tests"
-/usr/bin/python3 -m pytest -q -p no:cacheprovider "$top/tests/e2e"
+MAGPIE_E2E_REQUIRE=1 PYTHONDONTWRITEBYTECODE=1 \
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider "$top/tests/e2e"

@@ -216,8 +216,22 @@ class MagpieServer:
     def log_tail(self, lines=40):
         return '\n'.join(self.log_text().splitlines()[-lines:])
 
+    def sanitizer_reports(self):
+        """Lines where an -fsanitize build complained (UBSan goes on
+        running after a report, so the exit code alone would miss it)."""
+        marks = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
+                 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer')
+        return [ln for ln in self.log_text().splitlines()
+                if any(m in ln for m in marks)]
+
     def check_stopped_cleanly(self):
         rc = self.stop()
+        reports = self.sanitizer_reports()
         if rc != 0:
-            raise AssertionError('magpied did not exit 0 on SIGTERM (%r); '
-                                 'log tail:\n%s' % (rc, self.log_tail()))
+            raise AssertionError('magpied did not exit 0 on SIGTERM (%r)%s; '
+                                 'log tail:\n%s' %
+                                 (rc, ' with sanitizer reports' if reports
+                                  else '', self.log_tail(60)))
+        if reports:
+            raise AssertionError('sanitizer reports in %s:\n%s' %
+                                 (self.log_path, '\n'.join(reports[:20])))
