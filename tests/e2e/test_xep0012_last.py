@@ -1,27 +1,17 @@
 """XEP-0012 (Last Activity): the server's uptime, and for a bare JID the time
 since the user logged out with the status of their last unavailable
-presence, only for those allowed to see the user's presence.
-
-mod_last depends on the roster module (the subscription decides who may
-ask), so every test here is skipped while mod_roster.so is not built."""
+presence, only for those allowed to see the user's presence (the roster's
+subscription decides who may ask)."""
 
 import itertools
 import time
 
-import pytest
 
 import magpie
 from magpie import DOMAIN
 from rawxmpp import NS_CLIENT, error_condition, q, text_of
 
-pytestmark = pytest.mark.skipif(
-    not (magpie.MODULE_PATH / 'mod_roster.so').is_file(),
-    reason='mod_roster.so not built (mod_last depends on the roster)')
-
-# Subscriptions are made by the presence module when there is one.
-MODULES = ['disco', 'ping', 'roster', 'last'] + \
-    (['presence'] if (magpie.MODULE_PATH / 'mod_presence.so').is_file()
-     else [])
+MODULES = ['disco', 'ping', 'roster', 'presence', 'last']
 NS = 'jabber:iq:last'
 PRESENCE = q(NS_CLIENT, 'presence')
 IQ = q(NS_CLIENT, 'iq')
