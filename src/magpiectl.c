@@ -17,6 +17,8 @@
 
 #include <magpie/module.h>
 
+#include <magpie/roster.h>
+
 #include "accounts.h"
 #include "certgen.h"
 #include "config.h"
@@ -56,6 +58,9 @@ ctl_usage(FILE *f)
 	    "  user passwd JID [PASSWORD] change a password\n"
 	    "  user del JID               delete an account\n"
 	    "  user list [DOMAIN]         list accounts (default: every host)\n"
+	    "  roster list JID            a user's roster\n"
+	    "  roster add JID CONTACT [NAME [GROUP...]]  add or update an item\n"
+	    "  roster del JID CONTACT     remove an item (unsubscribing both ways)\n"
 	    "  cert [-f] HOST             make a self-signed certificate\n"
 	    "A missing PASSWORD is read from one line of standard input.\n"
 	    "-c FILE  configuration file (default %s)\n"
@@ -375,6 +380,88 @@ ctl_user(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+static const char *const ctl_sub_names[] = {
+	[MP_SUB_NONE] = "none", [MP_SUB_TO] = "to", [MP_SUB_FROM] = "from",
+	[MP_SUB_BOTH] = "both",
+};
+
+static void
+ctl_roster_line(const struct mp_roster_item *it, void *arg)
+{
+	printf("%s %s%s", it->contact, ctl_sub_names[it->state.sub],
+	    it->state.pending_out ? "+ask" : "");
+	printf(" \"%s\"", it->name != NULL ? it->name : "");
+	for (size_t i = 0; i < it->ngroups; i++)
+		printf(" [%s]", it->groups[i]);
+	printf("\n");
+}
+
+/*
+ * roster list|add|del through the roster module's provider. Run beside a
+ * live server, the change is stored but its clients get no roster push.
+ */
+static int
+ctl_roster(struct ctl *ctl, int argc, char **argv)
+{
+	const struct mp_roster_api *api;
+	struct mp_jid user, contact;
+	const char *cmd, *error = NULL, *ubare, *cbare;
+	int r;
+
+	if (argc < 2 || (strcmp(argv[0], "list") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "del") == 0 && argc != 3) ||
+	    (strcmp(argv[0], "add") == 0 && argc < 3) ||
+	    (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "add") != 0 &&
+	    strcmp(argv[0], "del") != 0)) {
+		ctl_usage(stderr);
+		return CTL_USAGE;
+	}
+	cmd = argv[0];
+	if (ctl_load(ctl) == -1 || ctl_user_jid(ctl, argv[1], &user) == -1)
+		return CTL_FAIL;
+	ubare = mp_jid_bare(ctl->arena, &user);
+	cbare = NULL;
+	if (argc >= 3) {
+		if (mp_jid_parse(ctl->arena, argv[2], &contact, &error) == -1 ||
+		    contact.resource != NULL) {
+			ctl_warnx("%s: not a bare JID%s%s", argv[2],
+			    error != NULL ? ": " : "", error ? error : "");
+			return CTL_FAIL;
+		}
+		cbare = mp_jid_bare(ctl->arena, &contact);
+	}
+	if (ctl_store_open(ctl) == -1 || ctl_modules_start(ctl) == -1)
+		return CTL_FAIL;
+	if ((api = mp_provider(MP_ROSTER_PROVIDER)) == NULL) {
+		ctl_warnx("the roster module is not enabled in %s",
+		    ctl->conf_path);
+		return CTL_FAIL;
+	}
+	if (mp_account_exists(user.domain, user.local) != 1) {
+		ctl_warnx("%s: no such user", ubare);
+		return CTL_FAIL;
+	}
+	if (strcmp(cmd, "list") == 0)
+		return api->list(ubare, false, ctl_roster_line, NULL) == -1 ?
+		    CTL_FAIL : CTL_OK;
+	if (strcmp(cmd, "add") == 0)
+		r = api->set_item(ubare, cbare, argc >= 4 ? argv[3] : NULL,
+		    (const char *const *)(argc >= 5 ? argv + 4 : NULL),
+		    argc >= 5 ? (size_t)(argc - 4) : 0, &error);
+	else {
+		r = api->remove_item(ubare, cbare, &error);
+		if (r == 0) {
+			ctl_warnx("%s has no item %s", ubare, cbare);
+			return CTL_FAIL;
+		}
+	}
+	if (r == -1) {
+		ctl_warnx("%s: %s", ubare, error != NULL ? error : "failed");
+		return CTL_FAIL;
+	}
+	return CTL_OK;
+}
+
 /* Makes the certificates folder (and its parents) when missing. */
 static int
 ctl_mkdirs(const char *path)
@@ -502,6 +589,8 @@ main(int argc, char **argv)
 		rc = ctl_check(&ctl, argc - 1, argv + 1);
 	else if (strcmp(cmd, "user") == 0)
 		rc = ctl_user(&ctl, argc - 1, argv + 1);
+	else if (strcmp(cmd, "roster") == 0)
+		rc = ctl_roster(&ctl, argc - 1, argv + 1);
 	else if (strcmp(cmd, "cert") == 0)
 		rc = ctl_cert(&ctl, argc, argv);
 	else {
