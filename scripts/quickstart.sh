@@ -15,7 +15,9 @@ if [ ! -f "$conf" ]; then
 listen = ( { type = "c2s"; port = 5222; },
            { type = "c2s-direct-tls"; port = 5223; } );
 hosts = ( { domain = "localhost"; } );
-modules = [ "disco", "ping", "version", "time" ];
+modules = [ "disco", "ping", "version", "time", "roster", "presence",
+	"offline", "vcard", "private", "blocking", "last", "register",
+	"serverinfo" ];
 module_path = "$MAGPIE_BUILDDIR/modules/.libs";
 tls = { certs = "certs"; self_signed = true; };
 storage = { path = "data"; };
