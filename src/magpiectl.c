@@ -58,6 +58,7 @@ ctl_usage(FILE *f)
 	    "  user passwd JID [PASSWORD] change a password\n"
 	    "  user del JID               delete an account\n"
 	    "  user list [DOMAIN]         list accounts (default: every host)\n"
+	    "  user data JID              list the stored records of an account\n"
 	    "  roster list JID            a user's roster\n"
 	    "  roster add JID CONTACT [NAME [GROUP...]]  add or update an item\n"
 	    "  roster del JID CONTACT     remove an item (unsubscribing both ways)\n"
@@ -302,6 +303,109 @@ ctl_modules_start(struct ctl *ctl)
 	return 0;
 }
 
+struct ctl_data {
+	struct ctl	*ctl;
+	const char	*db;
+	const char	*bare;		/* "user@host" */
+	const char	*account;	/* "host\0user" */
+	size_t		 alen;
+	long		 count;
+};
+
+static void
+ctl_data_print(const char *db, const struct mp_val *key)
+{
+	const unsigned char *p = key->data;
+
+	printf("%s\t", db);
+	for (size_t i = 0; i < key->len; i++) {
+		if (p[i] == '\0')
+			putchar('|');
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			printf("\\x%02x", p[i]);
+		else
+			putchar(p[i]);
+	}
+	putchar('\n');
+}
+
+static int
+ctl_data_key(const struct mp_val *key, const struct mp_val *val, void *arg)
+{
+	struct ctl_data *d = arg;
+
+	ctl_data_print(d->db, key);
+	d->count++;
+	return 0;
+}
+
+/* Every key of the account: "<bare>", "<bare>\0...", and its account record. */
+static void
+ctl_data_db(const char *name, void *arg)
+{
+	struct ctl_data *d = arg;
+	struct mp_txn *txn;
+	struct mp_db *db;
+	struct mp_val v;
+	const char *error = NULL;
+	size_t bl = strlen(d->bare);
+	char *start = mp_arena_alloc(d->ctl->arena, bl + 1);
+	char *end = mp_arena_alloc(d->ctl->arena, bl + 1);
+
+	memcpy(start, d->bare, bl);
+	memcpy(end, d->bare, bl);
+	start[bl] = '\0';
+	end[bl] = '\1';
+	if (mp_db_open(d->ctl->store, name, &db, &error) == -1 ||
+	    mp_txn_read(d->ctl->store, &txn, &error) == -1) {
+		ctl_warnx("%s: %s", name, error != NULL ? error : "failed");
+		d->count = -1;
+		return;
+	}
+	d->db = name;
+	if (mp_txn_get(txn, db, d->bare, bl, &v) == 1) {
+		struct mp_val k = { d->bare, bl };
+
+		ctl_data_key(&k, &v, d);
+	}
+	if (mp_txn_get(txn, db, d->account, d->alen, &v) == 1) {
+		struct mp_val k = { d->account, d->alen };
+
+		ctl_data_key(&k, &v, d);
+	}
+	mp_txn_scan(txn, db, start, bl + 1, end, bl + 1, false, ctl_data_key,
+	    d);
+	mp_txn_abort(txn);
+}
+
+static int
+ctl_user_data(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_data d = { .ctl = ctl };
+	struct mp_jid jid;
+	const char *error = NULL;
+	char *acc;
+
+	if (argc != 1) {
+		ctl_usage(stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_load(ctl) == -1 || ctl_user_jid(ctl, argv[0], &jid) == -1 ||
+	    ctl_store_open(ctl) == -1)
+		return CTL_FAIL;
+	d.bare = mp_jid_bare(ctl->arena, &jid);
+	d.alen = strlen(jid.domain) + 1 + strlen(jid.local);
+	acc = mp_arena_alloc(ctl->arena, d.alen + 1);
+	memcpy(acc, jid.domain, strlen(jid.domain) + 1);
+	memcpy(acc + strlen(jid.domain) + 1, jid.local, strlen(jid.local));
+	d.account = acc;
+	if (mp_store_db_names(ctl->store, ctl_data_db, &d, &error) == -1) {
+		ctl_warnx("%s", error != NULL ? error : "cannot list databases");
+		return CTL_FAIL;
+	}
+	return d.count < 0 ? CTL_FAIL : CTL_OK;
+}
+
 static int
 ctl_user(struct ctl *ctl, int argc, char **argv)
 {
@@ -323,6 +427,8 @@ ctl_user(struct ctl *ctl, int argc, char **argv)
 			return CTL_FAIL;
 		return ctl_user_list(ctl, argc, argv);
 	}
+	if (strcmp(cmd, "data") == 0)
+		return ctl_user_data(ctl, argc, argv);
 	if (strcmp(cmd, "add") == 0 || strcmp(cmd, "passwd") == 0) {
 		if (argc < 1 || argc > 2) {
 			ctl_usage(stderr);

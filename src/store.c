@@ -159,3 +159,10 @@ mp_txn_scan(struct mp_txn *txn, struct mp_db *db, const void *start,
 	return txn->store->ops->scan(txn, db, start, slen, end, elen, reverse,
 	    cb, arg);
 }
+
+long
+mp_store_db_names(struct mp_store *s, void (*cb)(const char *name, void *arg),
+    void *arg, const char **error_r)
+{
+	return s->ops->db_names(s, cb, arg, error_r);
+}

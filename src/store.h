@@ -9,6 +9,9 @@ struct mp_store_ops {
 	const char *name;
 	int	(*db_open)(struct mp_store *s, const char *name,
 		    struct mp_db **db_r, const char **error_r);
+	long	(*db_names)(struct mp_store *s,
+		    void (*cb)(const char *name, void *arg), void *arg,
+		    const char **error_r);
 	int	(*txn_begin)(struct mp_store *s, bool write,
 		    struct mp_txn **txn_r, const char **error_r);
 	/* 0 committed, -1 error, 1 storage full (the caller may grow and retry) */

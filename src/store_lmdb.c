@@ -509,9 +509,49 @@ lmdb_close(struct mp_store *s)
 	free(st);
 }
 
+/* The names of the named databases are the keys of LMDB's main database. */
+static long
+lmdb_db_names(struct mp_store *s, void (*cb)(const char *name, void *arg),
+    void *arg, const char **error_r)
+{
+	struct lmdb_store *st = (struct lmdb_store *)s;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi main_dbi;
+	MDB_val k, v;
+	char name[512];
+	long n = 0;
+	int rc;
+
+	if ((rc = lmdb_begin(st, MDB_RDONLY, &txn)) != 0) {
+		*error_r = mdb_strerror(rc);
+		return -1;
+	}
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main_dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		*error_r = mdb_strerror(rc);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size >= sizeof(name) ||
+		    memchr(k.mv_data, '\0', k.mv_size) != NULL)
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		cb(name, arg);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return n;
+}
+
 static const struct mp_store_ops lmdb_ops = {
 	.name = "lmdb",
 	.db_open = lmdb_db_open,
+	.db_names = lmdb_db_names,
 	.txn_begin = lmdb_txn_begin,
 	.txn_commit = lmdb_txn_commit,
 	.txn_abort = lmdb_txn_abort,

@@ -21,6 +21,11 @@ struct mp_store	*mp_store_get(void);
 int	mp_db_open(struct mp_store *s, const char *name, struct mp_db **db_r,
 	    const char **error_r);
 
+/* Visits the names of every database in the store; the count or -1. */
+long	mp_store_db_names(struct mp_store *s,
+	    void (*cb)(const char *name, void *arg), void *arg,
+	    const char **error_r);
+
 /* A read-only snapshot; end it with mp_txn_abort(). */
 int	mp_txn_read(struct mp_store *s, struct mp_txn **txn_r,
 	    const char **error_r);
