@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "hooks.h"
+#include "iplimits.h"
 #include "router.h"
 #include "sasl.h"
 #include "server.h"
@@ -176,6 +177,19 @@ mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls)
 	c2s_arm(s, c2s_conf()->preauth_timeout);
 	mp_log_debug("%s: connected%s", mp_conn_peer(s->conn),
 	    direct_tls ? " (direct TLS)" : "");
+	if (mp_limits_connect(&mp_srv.conf->limits, mp_conn_ip(s->conn),
+	    &err) == -1) {
+		mp_log_info("%s: refused: %s", mp_conn_peer(s->conn), err);
+		if (direct_tls) {
+			/* No TLS yet, so no stream to carry an error. */
+			s->state = C2S_CLOSING;
+			mp_conn_close(s->conn, "connection limit");
+		} else
+			mp_c2s_stream_error(s, "policy-violation", NULL, NULL,
+			    err);
+		return;
+	}
+	s->counted = true;
 	if (direct_tls && mp_conn_start_tls(s->conn, &err) == -1) {
 		mp_log_warnx("%s: TLS: %s", mp_conn_peer(s->conn), err);
 		s->state = C2S_CLOSING;
@@ -196,6 +210,8 @@ c2s_destroy(struct mp_session *s)
 		mp_arena_free(a);
 	}
 	mp_session_data_free(s);
+	if (s->counted)
+		mp_limits_disconnect(mp_conn_ip(s->conn));
 	mp_sessions_unlink(s);
 	event_free(s->timer);
 	mp_xmlstream_free(s->xs);
@@ -432,6 +448,23 @@ c2s_make_resource(char *buf, size_t size)
 	    rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
+/* Whether binding res would pass limits.max_sessions_per_user. */
+static bool
+c2s_too_many_resources(struct mp_session *s, const char *res,
+    struct mp_arena *a)
+{
+	long max = mp_srv.conf->limits.max_sessions_per_user, n = 0;
+	struct mp_session *o;
+
+	if (max <= 0)
+		return false;
+	for (o = mp_sessions_of(mp_arena_printf(a, "%s@%s", s->user,
+	    s->host)); o != NULL; o = o->next_resource)
+		if (strcmp(o->jid.resource, res) != 0)	/* replaced, not added */
+			n++;
+	return n >= max;
+}
+
 /* RFC 6120 7: resource binding; an older session with the same JID is replaced. */
 static void
 c2s_bind(struct mp_session *s, struct mp_node *iq, struct mp_node *bind,
@@ -452,6 +485,11 @@ c2s_bind(struct mp_session *s, struct mp_node *iq, struct mp_node *bind,
 		res = gen;
 	} else if (mp_jid_prep_resource(a, text, tl, &res, &err) == -1) {
 		c2s_iq_error(s, iq, a, &mp_err_bad_request);
+		return;
+	}
+	if (c2s_too_many_resources(s, res, a)) {
+		/* RFC 6120 7.6.2.1: a limit on connected resources. */
+		c2s_iq_error(s, iq, a, &mp_err_resource_constraint);
 		return;
 	}
 	s->jid.local = s->user;

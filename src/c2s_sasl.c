@@ -11,6 +11,7 @@
 #include "c2s.h"
 #include "config.h"
 #include "conn.h"
+#include "iplimits.h"
 #include "sasl.h"
 #include "server.h"
 #include "session.h"
@@ -121,8 +122,11 @@ c2s_sasl_failure(struct mp_session *s, const char *cond, bool counted)
 	 * Only a checked credential counts as a try: a client that asks for
 	 * a channel binding we lack may still fall back to another mechanism.
 	 */
-	if (counted)
+	if (counted) {
 		s->auth_failures++;
+		mp_limits_auth_failed(&mp_srv.conf->limits,
+		    mp_conn_ip(s->conn));
+	}
 	if (s->auth_failures >= mp_srv.conf->auth.max_failures ||
 	    ++s->auth_attempts >= C2S_MAX_AUTH_ATTEMPTS)
 		mp_c2s_stream_error(s, "policy-violation", NULL, NULL,
@@ -216,6 +220,13 @@ mp_c2s_sasl(struct mp_session *s, struct mp_node *st, struct mp_arena *a)
 	}
 	if (strcmp(st->name, "auth") != 0) {
 		mp_c2s_stream_error(s, "unsupported-stanza-type", NULL, NULL, NULL);
+		return;
+	}
+	if (mp_limits_auth_blocked(&mp_srv.conf->limits, mp_conn_ip(s->conn))) {
+		mp_c2s_write(s, "<failure xmlns='" MP_NS_SASL "'>"
+		    "<temporary-auth-failure/></failure>");
+		mp_c2s_stream_error(s, "policy-violation", NULL, NULL,
+		    "Too many failed logins from your address");
 		return;
 	}
 	mech = mp_node_attr(st, "mechanism");

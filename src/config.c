@@ -43,7 +43,7 @@ struct conf_listener {
 
 static const char *const conf_core_keys[] = {
 	"listen", "hosts", "modules", "module_path", "pidfile",
-	"tls", "storage", "auth", "c2s", "log", NULL,
+	"tls", "storage", "auth", "c2s", "limits", "log", NULL,
 };
 
 static int
@@ -165,6 +165,34 @@ static const struct mp_directive conf_c2s[] = {
 	MP_DIRECTIVES_END
 };
 #undef C2S
+
+#define LIM(f)	offsetof(struct mp_limits_conf, f)
+static const struct mp_directive conf_limits[] = {
+	{ .name = "max_connections_per_ip", .type = MP_CT_INT,
+	    .offset = LIM(max_connections_per_ip), .def = "100",
+	    .min = 0, .max = 1000000 },
+	{ .name = "max_new_connections_per_ip", .type = MP_CT_INT,
+	    .offset = LIM(max_new_connections_per_ip), .def = "300",
+	    .min = 0, .max = 1000000 },
+	{ .name = "read_rate", .type = MP_CT_INT, .offset = LIM(read_rate),
+	    .def = "65536", .min = 0, .max = 1073741824 },
+	{ .name = "read_burst", .type = MP_CT_INT, .offset = LIM(read_burst),
+	    .def = "1048576", .min = 16384, .max = 1073741824 },
+	{ .name = "max_send_queue", .type = MP_CT_INT,
+	    .offset = LIM(max_send_queue), .def = "1048576",
+	    .min = 0, .max = 1073741824 },
+	{ .name = "max_sessions_per_user", .type = MP_CT_INT,
+	    .offset = LIM(max_sessions_per_user), .def = "32",
+	    .min = 0, .max = 1000000 },
+	{ .name = "max_auth_failures_per_ip", .type = MP_CT_INT,
+	    .offset = LIM(max_auth_failures_per_ip), .def = "20",
+	    .min = 0, .max = 1000000 },
+	{ .name = "auth_failure_window", .type = MP_CT_INT,
+	    .offset = LIM(auth_failure_window), .def = "600",
+	    .min = 1, .max = 604800 },
+	MP_DIRECTIVES_END
+};
+#undef LIM
 
 static const struct mp_directive conf_log[] = {
 	{ .name = "level", .type = MP_CT_STRING,
@@ -673,6 +701,7 @@ mp_config_load(const char *path, mp_conf_report_fn *report, void *arg)
 	conf_section(&x, "storage", conf_storage, &c->storage);
 	conf_section(&x, "auth", conf_auth, &c->auth);
 	conf_section(&x, "c2s", conf_c2s, &c->c2s);
+	conf_section(&x, "limits", conf_limits, &c->limits);
 	conf_section(&x, "log", conf_log, &c->log);
 	conf_listen(&x);
 	conf_hosts(&x);

@@ -52,6 +52,18 @@ struct mp_c2s_conf {
 	long		 ping_timeout;		/* seconds to answer that ping */
 };
 
+/* Per-address and per-session limits; 0 means none. */
+struct mp_limits_conf {
+	long		 max_connections_per_ip;
+	long		 max_new_connections_per_ip;	/* per minute */
+	long		 read_rate;			/* bytes per second */
+	long		 read_burst;			/* bytes */
+	long		 max_send_queue;		/* bytes */
+	long		 max_sessions_per_user;
+	long		 max_auth_failures_per_ip;
+	long		 auth_failure_window;		/* seconds */
+};
+
 struct mp_log_conf {
 	const char	*level;		/* debug, info, warn, error */
 };
@@ -71,6 +83,7 @@ struct mp_config {
 	struct mp_storage_conf	 storage;
 	struct mp_auth_conf	 auth;
 	struct mp_c2s_conf	 c2s;
+	struct mp_limits_conf	 limits;
 	struct mp_log_conf	 log;
 };
 

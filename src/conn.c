@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <magpie/buf.h>
 #include <magpie/log.h>
 
+#include "config.h"
 #include "conn.h"
 #include "server.h"
 #include "tls.h"
@@ -46,12 +48,33 @@ struct mp_conn {
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			 ip[INET6_ADDRSTRLEN];
 	char			*sni;
+	/* limits.read_rate: a token bucket; reading pauses when empty. */
+	long			 tokens;
+	long			 refill_ms;
+	struct event		*ev_resume;
+	bool			 overflow;	/* limits.max_send_queue passed */
 };
 
 static char read_buf[READ_CHUNK];
 
+static long
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const struct mp_limits_conf *
+conn_limits(void)
+{
+	return &mp_srv.conf->limits;
+}
+
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_resume_cb(evutil_socket_t, short, void *);
 
 static void
 conn_format_peer(struct mp_conn *c, const struct sockaddr *sa)
@@ -92,8 +115,11 @@ mp_conn_new(int fd, const struct sockaddr *peer, const struct mp_conn_cbs *cbs,
 	c->ev_read = event_new(mp_srv.base, fd, EV_READ | EV_PERSIST,
 	    conn_read_cb, c);
 	c->ev_write = event_new(mp_srv.base, fd, EV_WRITE, conn_write_cb, c);
-	if (c->ev_read == NULL || c->ev_write == NULL)
+	c->ev_resume = evtimer_new(mp_srv.base, conn_resume_cb, c);
+	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_resume == NULL)
 		mp_fatalx("event_new failed");
+	c->tokens = conn_limits()->read_burst;
+	c->refill_ms = conn_now_ms();
 	event_add(c->ev_read, NULL);
 	return c;
 }
@@ -105,6 +131,7 @@ mp_conn_free(struct mp_conn *c)
 		return;
 	event_free(c->ev_read);
 	event_free(c->ev_write);
+	event_free(c->ev_resume);
 	if (c->tls != NULL)
 		gnutls_deinit(c->tls);
 	mp_tls_creds_release(c->creds);
@@ -142,6 +169,7 @@ conn_finish(struct mp_conn *c, const char *why)
 	c->finished = true;
 	event_del(c->ev_read);
 	event_del(c->ev_write);
+	event_del(c->ev_resume);
 	c->cbs->closed(c->ctx, why);
 }
 
@@ -155,10 +183,62 @@ conn_schedule_write(struct mp_conn *c)
 void
 mp_conn_write(struct mp_conn *c, const void *data, size_t len)
 {
-	if (c->finished || len == 0)
+	long max = conn_limits()->max_send_queue;
+
+	if (c->finished || c->overflow || len == 0)
 		return;
+	/* A client that does not read is dropped, not buffered for. */
+	if (max > 0 && c->out.len - c->out_off + len > (size_t)max) {
+		mp_log_info("%s: send queue over %ld bytes: dropping the "
+		    "connection", c->peer, max);
+		c->overflow = true;
+		event_del(c->ev_read);
+		conn_schedule_write(c);
+		return;
+	}
 	mp_buf_append(&c->out, data, len);
 	conn_schedule_write(c);
+}
+
+/*
+ * Takes n bytes from the read budget; 0 when reading may go on, or -1
+ * after pausing reads until the budget has refilled.
+ */
+static int
+conn_spend(struct mp_conn *c, size_t n)
+{
+	const struct mp_limits_conf *lc = conn_limits();
+	long now, wait_ms;
+	struct timeval tv;
+
+	if (lc->read_rate <= 0)
+		return 0;
+	now = conn_now_ms();
+	c->tokens += (now - c->refill_ms) * lc->read_rate / 1000;
+	if (c->tokens > lc->read_burst)
+		c->tokens = lc->read_burst;
+	c->refill_ms = now;
+	c->tokens -= (long)n;
+	if (c->tokens > 0)
+		return 0;
+	wait_ms = (1 - c->tokens) * 1000 / lc->read_rate + 1;
+	tv.tv_sec = wait_ms / 1000;
+	tv.tv_usec = (wait_ms % 1000) * 1000;
+	event_del(c->ev_read);
+	evtimer_add(c->ev_resume, &tv);
+	return -1;
+}
+
+static void
+conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mp_conn *c = arg;
+
+	if (c->finished || c->closing || c->overflow)
+		return;
+	event_add(c->ev_read, NULL);
+	/* TLS may hold decrypted records the socket will not signal. */
+	event_active(c->ev_read, EV_READ, 0);
 }
 
 void
@@ -277,6 +357,10 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->finished)
 		return;
+	if (c->overflow) {
+		conn_finish(c, "send queue overflow");
+		return;
+	}
 	if (c->mode == CONN_TLS_HANDSHAKE) {
 		conn_handshake(c);
 		return;
@@ -307,7 +391,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct mp_conn *c = arg;
 	ssize_t n;
 
-	if (c->finished || c->closing)
+	if (c->finished || c->closing || c->overflow ||
+	    evtimer_pending(c->ev_resume, NULL))
 		return;
 	switch (c->mode) {
 	case CONN_TLS_WAIT:
@@ -325,6 +410,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->cbs->read(c->ctx, read_buf, (size_t)n);
+		if (!c->finished)
+			conn_spend(c, (size_t)n);
 		return;
 	case CONN_TLS:
 		do {
@@ -350,7 +437,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 				return;
 			}
 			c->cbs->read(c->ctx, read_buf, (size_t)n);
-		} while (!c->finished && !c->closing &&
+			if (c->finished || conn_spend(c, (size_t)n) == -1)
+				return;
+		} while (!c->closing && !c->overflow &&
 		    gnutls_record_check_pending(c->tls) > 0);
 		return;
 	}

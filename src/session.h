@@ -38,6 +38,7 @@ struct mp_session {
 	int			 auth_failures;	/* checked credentials that failed */
 	int			 auth_attempts;
 	bool			 sasl_checked;	/* this step verifies a credential */
+	bool			 counted;	/* in the per-address limits */
 	long			 last_read;	/* monotonic seconds */
 	char			*host;		/* the stream's domain */
 	char			*user;		/* after SASL: prepared localpart */

@@ -101,6 +101,12 @@ class MagpieServer:
             'c2s': {'preauth_timeout': 30, 'idle_timeout': 300,
                     'ping_timeout': 30, 'max_stanza_size': 262144,
                     'max_stanza_size_preauth': 10240, 'max_depth': 64},
+            # The suite connects often from one address and sends bursts:
+            # limits are off here; test_limits.py turns each one on.
+            'limits': {'max_connections_per_ip': 0,
+                       'max_new_connections_per_ip': 0, 'read_rate': 0,
+                       'max_send_queue': 0, 'max_sessions_per_user': 0,
+                       'max_auth_failures_per_ip': 0},
             'log': {'level': 'debug'},
         }
         if overrides:
