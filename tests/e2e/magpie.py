@@ -25,6 +25,9 @@ DOMAIN = 'localhost'
 HOST = '127.0.0.1'
 
 
+VALGRIND = os.environ.get('MAGPIE_VALGRIND') == '1'
+
+
 def binaries_present():
     return MAGPIED.is_file() and MAGPIECTL.is_file()
 
@@ -79,6 +82,7 @@ class MagpieServer:
         self.data = self.dir / 'data'
         self.certs.mkdir(exist_ok=True)
         self.data.mkdir(exist_ok=True)
+        self.wrapper = []   # a command to run magpied under (prlimit...)
         self.c2s_port = free_port()
         self.tls_port = free_port()
         while self.tls_port == self.c2s_port:
@@ -146,9 +150,17 @@ class MagpieServer:
 
     def start(self, timeout=10.0):
         self._log = open(self.log_path, 'ab')
+        cmd = self.wrapper + [str(MAGPIED), '-c', str(self.conf_path), '-f',
+                              '-d']
+        if VALGRIND:
+            # MAGPIE_VALGRIND=1: memcheck; its findings end up in the log
+            # and fail the teardown like a sanitizer report.
+            cmd = ['valgrind', '--quiet', '--leak-check=full',
+                   '--errors-for-leak-kinds=definite',
+                   '--show-leak-kinds=definite', '--num-callers=30'] + cmd
+            timeout *= 10
         self.proc = subprocess.Popen(
-            [str(MAGPIED), '-c', str(self.conf_path), '-f', '-d'],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+            cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + timeout
         waiting = {self.c2s_port, self.tls_port}
         while waiting:
@@ -180,6 +192,8 @@ class MagpieServer:
 
     def stop(self, timeout=10.0):
         """SIGTERM and wait; returns the exit code (kills it on timeout)."""
+        if VALGRIND:
+            timeout *= 3
         if self.proc is None:
             return self.returncode
         if self.proc.poll() is None:
@@ -226,7 +240,10 @@ class MagpieServer:
         """Lines where an -fsanitize build complained (UBSan goes on
         running after a report, so the exit code alone would miss it)."""
         marks = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
-                 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer')
+                 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer',
+                 'definitely lost in', 'Invalid read', 'Invalid write',
+                 'Invalid free', 'uninitialised value',
+                 'Conditional jump or move depends')
         return [ln for ln in self.log_text().splitlines()
                 if any(m in ln for m in marks)]
 
