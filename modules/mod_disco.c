@@ -118,25 +118,27 @@ disco_account_info(struct mp_event *ev, void *arg)
 static int
 disco_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "iq-get/host/" NS_DISCO_INFO ":query", disco_host_info },
-		{ "iq-get/host/" NS_DISCO_ITEMS ":query", disco_items },
-		{ "iq-get/self/" NS_DISCO_INFO ":query", disco_account_info },
-		{ "iq-get/bare/" NS_DISCO_INFO ":query", disco_account_info },
-		{ "iq-get/self/" NS_DISCO_ITEMS ":query", disco_items },
-		{ "iq-get/bare/" NS_DISCO_ITEMS ":query", disco_items },
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-get/host/" NS_DISCO_INFO ":query", disco_host_info,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/host/" NS_DISCO_ITEMS ":query", disco_items,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/self/" NS_DISCO_INFO ":query", disco_account_info,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/bare/" NS_DISCO_INFO ":query", disco_account_info,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/self/" NS_DISCO_ITEMS ":query", disco_items,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/bare/" NS_DISCO_ITEMS ":query", disco_items,
+		    MP_PRIO_NORMAL },
 	};
 
 	mp_add_identity(mc, "server", "im", mp_server_name());
 	mp_add_feature(mc, NS_DISCO_INFO);
 	mp_add_feature(mc, NS_DISCO_ITEMS);
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

@@ -290,11 +290,7 @@ last_disco_account(struct mp_event *ev, void *arg)
 static int
 last_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-		int		 prio;
-	} hooks[] = {
+	static const struct mp_hook_spec hooks[] = {
 		{ "iq-get/host/" NS_LAST ":query", last_host, MP_PRIO_NORMAL },
 		{ "iq-get/bare/" NS_LAST ":query", last_bare, MP_PRIO_NORMAL },
 		{ "iq-get/self/" NS_LAST ":query", last_self, MP_PRIO_NORMAL },
@@ -309,10 +305,9 @@ last_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	    error_r) == -1)
 		return -1;
 	mp_add_feature(mc, NS_LAST);
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    hooks[i].prio, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

@@ -392,15 +392,16 @@ private_user_deleted(struct mp_event *ev, void *arg)
 static int
 private_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "iq-set/self/" NS_PRIVATE ":query", private_set },
-		{ "iq-get/self/" NS_PRIVATE ":query", private_get },
-		{ "iq-get/bare/" NS_PRIVATE ":query", private_other },
-		{ "iq-set/bare/" NS_PRIVATE ":query", private_other },
-		{ "user-deleted", private_user_deleted },
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-set/self/" NS_PRIVATE ":query", private_set,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/self/" NS_PRIVATE ":query", private_get,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/bare/" NS_PRIVATE ":query", private_other,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/bare/" NS_PRIVATE ":query", private_other,
+		    MP_PRIO_NORMAL },
+		{ "user-deleted", private_user_deleted, MP_PRIO_NORMAL },
 	};
 	const struct private_conf *pc = conf;
 
@@ -411,10 +412,9 @@ private_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 		return -1;
 	/* Not defined by XEP-0049, but how clients find the service. */
 	mp_add_feature(mc, NS_PRIVATE);
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

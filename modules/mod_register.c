@@ -406,19 +406,22 @@ register_other(struct mp_event *ev, void *arg)
 static int
 register_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "stream-features", register_features },
-		{ "iq-get/preauth/" REGISTER_Q, register_preauth_get },
-		{ "iq-set/preauth/" REGISTER_Q, register_preauth_set },
-		{ "iq-get/self/" REGISTER_Q, register_self_get },
-		{ "iq-set/self/" REGISTER_Q, register_self_set },
-		{ "iq-get/host/" REGISTER_Q, register_self_get },
-		{ "iq-set/host/" REGISTER_Q, register_self_set },
-		{ "iq-get/bare/" REGISTER_Q, register_other },
-		{ "iq-set/bare/" REGISTER_Q, register_other },
+	static const struct mp_hook_spec hooks[] = {
+		{ "stream-features", register_features, MP_PRIO_NORMAL },
+		{ "iq-get/preauth/" REGISTER_Q, register_preauth_get,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/preauth/" REGISTER_Q, register_preauth_set,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/self/" REGISTER_Q, register_self_get,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/self/" REGISTER_Q, register_self_set,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/host/" REGISTER_Q, register_self_get,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/host/" REGISTER_Q, register_self_set,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/bare/" REGISTER_Q, register_other, MP_PRIO_NORMAL },
+		{ "iq-set/bare/" REGISTER_Q, register_other, MP_PRIO_NORMAL },
 	};
 	const struct register_conf *rc = conf;
 
@@ -432,10 +435,9 @@ register_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	if (rc->allow_registration || rc->allow_password_change ||
 	    rc->allow_removal)
 		mp_add_feature(mc, NS_REGISTER);
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

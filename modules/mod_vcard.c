@@ -193,16 +193,14 @@ vcard_user_deleted(struct mp_event *ev, void *arg)
 static int
 vcard_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "iq-set/self/" NS_VCARD ":vCard", vcard_set },
-		{ "iq-get/self/" NS_VCARD ":vCard", vcard_get },
-		{ "iq-get/bare/" NS_VCARD ":vCard", vcard_get },
-		{ "iq-set/bare/" NS_VCARD ":vCard", vcard_set_other },
-		{ "disco-info/account", vcard_account_info },
-		{ "user-deleted", vcard_user_deleted },
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-set/self/" NS_VCARD ":vCard", vcard_set, MP_PRIO_NORMAL },
+		{ "iq-get/self/" NS_VCARD ":vCard", vcard_get, MP_PRIO_NORMAL },
+		{ "iq-get/bare/" NS_VCARD ":vCard", vcard_get, MP_PRIO_NORMAL },
+		{ "iq-set/bare/" NS_VCARD ":vCard", vcard_set_other,
+		    MP_PRIO_NORMAL },
+		{ "disco-info/account", vcard_account_info, MP_PRIO_NORMAL },
+		{ "user-deleted", vcard_user_deleted, MP_PRIO_NORMAL },
 	};
 	const struct vcard_conf *vc = conf;
 
@@ -211,10 +209,9 @@ vcard_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	    error_r) == -1)
 		return -1;
 	mp_add_feature(mc, NS_VCARD);
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

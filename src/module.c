@@ -68,6 +68,17 @@ mp_hook(struct mp_module_ctx *mc, const char *event, mp_hook_fn *fn,
 	return 0;
 }
 
+int
+mp_hook_all(struct mp_module_ctx *mc, const struct mp_hook_spec *hooks,
+    size_t n, const char **error_r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
+		    hooks[i].priority, error_r) == -1)
+			return -1;
+	return 0;
+}
+
 void
 mp_add_feature(struct mp_module_ctx *mc, const char *var)
 {

@@ -79,6 +79,14 @@ struct mp_module {
 /* Registrations, all removed by the core when the module unloads. */
 int	 mp_hook(struct mp_module_ctx *mc, const char *event, mp_hook_fn *fn,
 	    void *arg, int priority, const char **error_r);
+/* A module's hooks as a table; priority 0 is MP_PRIO_NORMAL. */
+struct mp_hook_spec {
+	const char	*event;
+	mp_hook_fn	*fn;
+	int		 priority;
+};
+int	 mp_hook_all(struct mp_module_ctx *mc, const struct mp_hook_spec *hooks,
+	    size_t n, const char **error_r);
 void	 mp_add_feature(struct mp_module_ctx *mc, const char *var);
 void	 mp_add_identity(struct mp_module_ctx *mc, const char *category,
 	    const char *type, const char *name);

@@ -310,18 +310,17 @@ command_unblock(struct mp_event *ev, void *arg)
 int
 blocking_command_hooks(struct mp_module_ctx *mc, const char **error_r)
 {
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "iq-get/self/" NS_BLOCKING ":blocklist", command_blocklist },
-		{ "iq-set/self/" NS_BLOCKING ":block", command_block },
-		{ "iq-set/self/" NS_BLOCKING ":unblock", command_unblock },
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-get/self/" NS_BLOCKING ":blocklist", command_blocklist,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/self/" NS_BLOCKING ":block", command_block,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/self/" NS_BLOCKING ":unblock", command_unblock,
+		    MP_PRIO_NORMAL },
 	};
 
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }

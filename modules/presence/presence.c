@@ -226,17 +226,14 @@ static int
 presence_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
 	const struct presence_conf *pc = conf;
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "presence/bare", presence_local },
-		{ "presence/full", presence_full },
-		{ "stanza/remote", presence_remote },
-		{ "presence/broadcast", presence_broadcast },
-		{ "session-closed", presence_closed },
-		{ "stream-features", presence_features },
-		{ "user-deleted", presence_user_deleted },
+	static const struct mp_hook_spec hooks[] = {
+		{ "presence/bare", presence_local, MP_PRIO_NORMAL },
+		{ "presence/full", presence_full, MP_PRIO_NORMAL },
+		{ "stanza/remote", presence_remote, MP_PRIO_NORMAL },
+		{ "presence/broadcast", presence_broadcast, MP_PRIO_NORMAL },
+		{ "session-closed", presence_closed, MP_PRIO_NORMAL },
+		{ "stream-features", presence_features, MP_PRIO_NORMAL },
+		{ "user-deleted", presence_user_deleted, MP_PRIO_NORMAL },
 	};
 
 	presence_mc = mc;
@@ -247,10 +244,9 @@ presence_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	}
 	if (pending_open(error_r) == -1)
 		return -1;
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	return 0;
 }
 

@@ -388,26 +388,26 @@ static int
 roster_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
 	const struct roster_conf *rc = conf;
-	static const struct {
-		const char	*event;
-		mp_hook_fn	*fn;
-	} hooks[] = {
-		{ "iq-get/self/" NS_ROSTER ":query", roster_get },
-		{ "iq-set/self/" NS_ROSTER ":query", roster_set },
-		{ "iq-get/bare/" NS_ROSTER ":query", roster_forbidden },
-		{ "iq-set/bare/" NS_ROSTER ":query", roster_forbidden },
-		{ "stream-features", roster_features },
-		{ "user-deleted", roster_user_deleted },
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-get/self/" NS_ROSTER ":query", roster_get,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/self/" NS_ROSTER ":query", roster_set,
+		    MP_PRIO_NORMAL },
+		{ "iq-get/bare/" NS_ROSTER ":query", roster_forbidden,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/bare/" NS_ROSTER ":query", roster_forbidden,
+		    MP_PRIO_NORMAL },
+		{ "stream-features", roster_features, MP_PRIO_NORMAL },
+		{ "user-deleted", roster_user_deleted, MP_PRIO_NORMAL },
 	};
 
 	roster_mc = mc;
 	roster_max_items = rc->max_items;
 	if (rosterdb_open(error_r) == -1)
 		return -1;
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		if (mp_hook(mc, hooks[i].event, hooks[i].fn, NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
+	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
+	    == -1)
+		return -1;
 	mp_provide(mc, MP_ROSTER_PROVIDER, &roster_api);
 	return 0;
 }
