@@ -14,6 +14,7 @@
 #include <magpie/log.h>
 
 #include <event2/event.h>
+#include <unistr.h>
 
 #include <magpie/module.h>
 
@@ -319,9 +320,16 @@ ctl_data_print(const char *db, const struct mp_val *key)
 
 	printf("%s\t", db);
 	for (size_t i = 0; i < key->len; i++) {
+		ucs4_t uc;
+		int n = u8_mbtoucr(&uc, p + i, key->len - i);
+
 		if (p[i] == '\0')
 			putchar('|');
-		else if (p[i] < 0x20 || p[i] == 0x7f)
+		else if (n > 1) {
+			/* Valid UTF-8 (a JID) as it is; other bytes escaped. */
+			fwrite(p + i, 1, (size_t)n, stdout);
+			i += (size_t)n - 1;
+		} else if (p[i] < 0x20 || p[i] >= 0x7f)
 			printf("\\x%02x", p[i]);
 		else
 			putchar(p[i]);

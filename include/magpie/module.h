@@ -26,6 +26,7 @@ enum mp_verdict {
 
 /* Priority bands; handlers run from the highest down, ties in registration order. */
 #define MP_PRIO_POLICY		1000	/* blocking, limits, privacy */
+#define MP_PRIO_STAMP		500	/* change a stanza before others copy it (stanza-id) */
 #define MP_PRIO_NORMAL		0	/* features */
 #define MP_PRIO_FALLBACK	(-1000)	/* offline storage, default replies */
 

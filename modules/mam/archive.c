@@ -99,10 +99,62 @@ mam_archive_count(struct mp_txn *txn, const struct mam_dbs *d,
 	return n;
 }
 
+int
+mam_archive_append(struct mp_txn *txn, const struct mam_dbs *d,
+    const struct mam_entry *e, uint64_t now_us, uint64_t seq,
+    struct mam_pos *pos_r, const char **error_r)
+{
+	struct mp_buf k = MP_BUF_INIT, record = MP_BUF_INIT;
+	unsigned char raw[MAM_POS_LEN];
+	struct mam_pos last, pos = { now_us, seq };
+	int rc = -1;
+
+	/* Order is the archive's: never before what is already there. */
+	switch (mam_archive_edge(txn, d, e->bare, true, &last)) {
+	case -1:
+		*error_r = "scan failed";
+		return -1;
+	case 1:
+		if (last.ts == UINT64_MAX) {
+			*error_r = "archive clock exhausted";
+			return -1;
+		}
+		if (pos.ts <= last.ts)
+			pos.ts = last.ts + 1;
+		break;
+	}
+	mam_record_put(&record, e->dir, e->with, e->remote, e->xml,
+	    e->xml_len);
+	mam_key(&k, e->bare, NULL, &pos);
+	if (mp_txn_put(txn, d->archive, k.data, k.len, record.data,
+	    record.len) == -1)
+		goto out;
+	mp_buf_reset(&k);
+	mam_key(&k, e->bare, e->with, &pos);
+	mam_pos_put(raw, &pos);
+	if (mp_txn_put(txn, d->with, k.data, k.len, raw, sizeof(raw)) == -1)
+		goto out;
+	mp_buf_reset(&k);
+	archive_meta_key(&k, e->bare, NULL);
+	if (archive_meta_add(txn, d, &k, 1) == -1)
+		goto out;
+	mp_buf_reset(&k);
+	archive_meta_key(&k, e->bare, e->with);
+	if (archive_meta_add(txn, d, &k, 1) == -1)
+		goto out;
+	*pos_r = pos;
+	rc = 0;
+out:
+	if (rc == -1)
+		*error_r = "write failed";
+	mp_buf_free(&k);
+	mp_buf_free(&record);
+	return rc;
+}
+
 struct archive_put {
 	const struct mam_dbs *d;
 	const struct mam_entry *e;
-	const struct mp_buf *record;
 	uint64_t	 now_us;
 	uint64_t	 seq;
 	struct mam_pos	 pos;
@@ -112,50 +164,9 @@ static int
 archive_put_fn(struct mp_txn *txn, void *arg, const char **error_r)
 {
 	struct archive_put *p = arg;
-	struct mp_buf k = MP_BUF_INIT;
-	unsigned char raw[MAM_POS_LEN];
-	struct mam_pos last;
-	int rc = -1;
 
-	p->pos.ts = p->now_us;
-	p->pos.seq = p->seq;
-	/* Order is the archive's: never before what is already there. */
-	switch (mam_archive_edge(txn, p->d, p->e->bare, true, &last)) {
-	case -1:
-		*error_r = "scan failed";
-		return -1;
-	case 1:
-		if (last.ts == UINT64_MAX) {
-			*error_r = "archive clock exhausted";
-			return -1;
-		}
-		if (p->pos.ts <= last.ts)
-			p->pos.ts = last.ts + 1;
-		break;
-	}
-	mam_key(&k, p->e->bare, NULL, &p->pos);
-	if (mp_txn_put(txn, p->d->archive, k.data, k.len, p->record->data,
-	    p->record->len) == -1)
-		goto out;
-	mp_buf_reset(&k);
-	mam_key(&k, p->e->bare, p->e->with, &p->pos);
-	mam_pos_put(raw, &p->pos);
-	if (mp_txn_put(txn, p->d->with, k.data, k.len, raw, sizeof(raw)) == -1)
-		goto out;
-	mp_buf_reset(&k);
-	archive_meta_key(&k, p->e->bare, NULL);
-	if (archive_meta_add(txn, p->d, &k, 1) == -1)
-		goto out;
-	mp_buf_reset(&k);
-	archive_meta_key(&k, p->e->bare, p->e->with);
-	if (archive_meta_add(txn, p->d, &k, 1) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1)
-		*error_r = "write failed";
-	mp_buf_free(&k);
-	return rc;
+	return mam_archive_append(txn, p->d, p->e, p->now_us, p->seq, &p->pos,
+	    error_r);
 }
 
 int
@@ -163,21 +174,16 @@ mam_archive_put(const struct mam_dbs *d, const struct mam_entry *e,
     uint64_t now_us, uint64_t seq, struct mam_pos *pos_r,
     const char **error_r)
 {
-	struct mp_buf record = MP_BUF_INIT;
-	struct archive_put p = { .d = d, .e = e, .record = &record,
-	    .now_us = now_us, .seq = seq };
-	int rc;
+	struct archive_put p = { .d = d, .e = e, .now_us = now_us,
+	    .seq = seq };
 
-	mam_record_put(&record, e->dir, e->with, e->remote, e->xml,
-	    e->xml_len);
-	rc = mp_store_write(d->store, archive_put_fn, &p, error_r);
-	mp_buf_free(&record);
-	if (rc == 0)
-		*pos_r = p.pos;
-	return rc;
+	if (mp_store_write(d->store, archive_put_fn, &p, error_r) == -1)
+		return -1;
+	*pos_r = p.pos;
+	return 0;
 }
 
-/* Keys gathered during a scan, removed after it; each preceded by its length. */
+/* Keys gathered during a scan, removed after it; each after its length. */
 struct archive_keys {
 	struct mp_buf	 buf;
 	long		 n;
@@ -255,8 +261,8 @@ archive_wipe_fn(struct mp_txn *txn, void *arg, const char **error_r)
 
 	if (mp_txn_del(txn, w->d->meta, w->bare, bl) == -1 ||
 	    mp_txn_del(txn, w->d->prefs, w->bare, bl) == -1 ||
-	    (a = archive_wipe_range(txn, w->d->archive, w, ARCHIVE_DELETE_BATCH))
-	    == -1 ||
+	    (a = archive_wipe_range(txn, w->d->archive, w,
+	    ARCHIVE_DELETE_BATCH)) == -1 ||
 	    (b = archive_wipe_range(txn, w->d->meta, w,
 	    ARCHIVE_DELETE_BATCH - a)) == -1 ||
 	    archive_wipe_range(txn, w->d->with, w,
@@ -404,23 +410,18 @@ archive_expire_fn(struct mp_txn *txn, void *arg, const char **error_r)
 		mp_buf_append(&bare, users.buf.data + off, len);
 		mp_buf_putc(&bare, '\0');
 		off += len;
-		if (x->removed >= x->budget) {
-			/* Out of budget: this user is where we resume. */
-			mp_buf_append(&x->next, bare.data, len);
-			break;
-		}
 		if (archive_expire_user(x, bare.data) == -1) {
 			*error_r = "expiry failed";
 			goto out;
 		}
+		if (x->removed >= x->budget)
+			break;
 	}
-	/* The last user seen may have more when the budget or the batch of users ran out. */
-	if (x->next.len == 0) {
-		if (users.n < users.max && x->removed < x->budget)
-			x->done = true;
-		else if (bare.len > 0)
-			mp_buf_append(&x->next, bare.data, strlen(bare.data));
-	}
+	/* Out of budget or of gathered users: resume at the last one seen. */
+	if (users.n < users.max && x->removed < x->budget)
+		x->done = true;
+	else if (bare.len > 0)
+		mp_buf_append(&x->next, bare.data, strlen(bare.data));
 	rc = 0;
 out:
 	mp_buf_free(&users.buf);

@@ -56,7 +56,7 @@ struct mam_dbs {
 	struct mp_store	*store;
 	struct mp_db	*archive;	/* "<bare>\0<pos>" -> record */
 	struct mp_db	*with;		/* "<bare>\0<with>\0<pos>" -> pos */
-	struct mp_db	*meta;		/* "<bare>" and "<bare>\0<with>" -> count */
+	struct mp_db	*meta;		/* "<bare>[\0<with>]" -> count */
 	struct mp_db	*prefs;		/* "<bare>" -> preferences */
 };
 
@@ -101,6 +101,10 @@ struct mam_entry {
 int	 mam_archive_put(const struct mam_dbs *d, const struct mam_entry *e,
 	    uint64_t now_us, uint64_t seq, struct mam_pos *pos_r,
 	    const char **error_r);
+/* The same inside the caller's write transaction (fn of mp_store_write). */
+int	 mam_archive_append(struct mp_txn *txn, const struct mam_dbs *d,
+	    const struct mam_entry *e, uint64_t now_us, uint64_t seq,
+	    struct mam_pos *pos_r, const char **error_r);
 /* Messages in a user's archive, total or with one contact; -1 on error. */
 long	 mam_archive_count(struct mp_txn *txn, const struct mam_dbs *d,
 	    const char *bare, const char *with);
@@ -123,7 +127,7 @@ long	 mam_archive_expire(const struct mam_dbs *d, uint64_t cutoff_us,
 struct mam_filter {
 	const char	*bare;		/* whose archive */
 	const char	*with;		/* bare JID, or NULL */
-	const char	*with_full;	/* with had a resource: match it exactly */
+	const char	*with_full;	/* with a resource: matched exactly */
 	bool		 has_start, has_end;
 	int64_t		 start_us, end_us;	/* both inclusive */
 	bool		 has_after_id, has_before_id;

@@ -301,7 +301,7 @@ page_ids(struct page_scan *s, const struct page_bound *lo,
 		if (!pg->complete)
 			to = from + (size_t)f->max;
 	}
-	pg->first_index = to > from ? (long)from : -1;
+	pg->first_index = to > from && !f->has_before ? (long)from : -1;
 	pg->items = mp_arena_alloc(s->a, (to - from + 1) * sizeof(*pg->items));
 	s->items = pg->items;
 	s->n = 0;
@@ -379,15 +379,17 @@ page_run(struct page_scan *s, struct mam_page *pg)
 			pg->items[i] = pg->items[pg->n - 1 - i];
 			pg->items[pg->n - 1 - i] = t;
 		}
+	/*
+	 * Only forward pages tell their index: clients (slixmpp 1.8) stop
+	 * paging backwards once index + page size reaches the count, which a
+	 * correct index on the last page does at once.
+	 */
 	pg->first_index = -1;
-	if (pg->n == 0)
+	if (pg->n == 0 || backward)
 		return MAM_PAGE_OK;
-	if (!backward && !f->has_after)
+	if (!f->has_after)
 		pg->first_index = f->index > 0 ? f->index : 0;
-	else if (backward && pg->complete)
-		pg->first_index = 0;
-	else if (pg->count >= (long)pg->n && ((!backward && pg->complete) ||
-	    (backward && !f->before_value)))
+	else if (pg->complete && pg->count >= (long)pg->n)
 		pg->first_index = pg->count - (long)pg->n;
 	return MAM_PAGE_OK;
 }
