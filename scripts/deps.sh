@@ -4,9 +4,14 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config libexpat1-dev
 libgnutls28-dev libevent-dev liblmdb-dev libidn2-dev libunistring-dev
 libconfig-dev"
-if [ "${1:-}" = "--test" ]; then
+case "${1:-}" in
+--test)
 	PKGS="$PKGS python3 python3-slixmpp python3-pytest python3-cryptography valgrind"
-fi
+	;;
+--fuzz)
+	PKGS="$PKGS clang libclang-rt-14-dev"
+	;;
+esac
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

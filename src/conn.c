@@ -193,7 +193,8 @@ mp_conn_write(struct mp_conn *c, const void *data, size_t len)
 		    "connection", c->peer, max);
 		c->overflow = true;
 		event_del(c->ev_read);
-		conn_schedule_write(c);
+		/* Even while a write waits on the full socket. */
+		event_active(c->ev_write, EV_WRITE, 0);
 		return;
 	}
 	mp_buf_append(&c->out, data, len);
@@ -249,7 +250,7 @@ mp_conn_close(struct mp_conn *c, const char *why)
 	c->closing = true;
 	c->close_why = why;
 	event_del(c->ev_read);
-	conn_schedule_write(c);
+	event_active(c->ev_write, EV_WRITE, 0);
 }
 
 void
@@ -359,6 +360,12 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->overflow) {
 		conn_finish(c, "send queue overflow");
+		return;
+	}
+	/* Closing before TLS is up: there is no stream to finish. */
+	if (c->closing && (c->mode == CONN_TLS_HANDSHAKE ||
+	    c->mode == CONN_TLS_WAIT)) {
+		conn_finish(c, c->close_why);
 		return;
 	}
 	if (c->mode == CONN_TLS_HANDSHAKE) {

@@ -21,6 +21,7 @@ struct ip_entry {
 };
 
 static struct mp_map table;
+static long last_sweep;
 
 static long
 limits_now(void)
@@ -68,9 +69,11 @@ entry_get(const struct mp_limits_conf *lc, const char *ip, bool create)
 
 	if (e != NULL || !create)
 		return e;
-	if (table.count >= LIMITS_SWEEP_AT) {
+	/* At most one sweep a second: many fresh addresses cost O(1) each. */
+	if (table.count >= LIMITS_SWEEP_AT && now != last_sweep) {
 		struct sweep sw = { now, lc->auth_failure_window };
 
+		last_sweep = now;
 		mp_map_foreach(&table, sweep_one, &sw);
 	}
 	e = mp_xcalloc(1, sizeof(*e));

@@ -336,7 +336,9 @@ router_prepare(struct mp_event *ev, struct mp_node *st, struct mp_arena *a,
 	if (mp_jid_parse(a, to, &ev->to, &err) == -1) {
 		struct mp_node *r;
 
-		if (ev->type != NULL && strcmp(ev->type, "error") == 0)
+		/* RFC 6120 8.2.3, 8.3.1: results and errors get no answer. */
+		if (*k_r == K_IQ_RESULT || *k_r == K_IQ_ERROR ||
+		    (ev->type != NULL && strcmp(ev->type, "error") == 0))
 			return -1;
 		r = mp_error_reply_new(a, st, &mp_err_jid_malformed);
 		mp_node_set_attr(a, r, "from", ev->from.domain);

@@ -71,6 +71,34 @@ mp_txn_abort(struct mp_txn *txn)
 	txn->store->ops->txn_abort(txn);
 }
 
+static int
+store_tick_fn(struct mp_txn *txn, void *arg, const char **error_r)
+{
+	static unsigned long ticks;
+
+	ticks++;
+	return mp_txn_put(txn, arg, "tick", 4, &ticks, sizeof(ticks));
+}
+
+/* A tiny committed write that lets the backend reuse freed pages. */
+static int
+store_tick(struct mp_store *s)
+{
+	const struct mp_store_ops *ops = s->ops;
+	struct mp_txn *txn;
+	struct mp_db *db;
+	const char *err = NULL;
+
+	if (ops->db_open(s, "store.meta", &db, &err) == -1 ||
+	    ops->txn_begin(s, true, &txn, &err) == -1)
+		return -1;
+	if (store_tick_fn(txn, db, &err) != 0 || txn->full) {
+		ops->txn_abort(txn);
+		return -1;
+	}
+	return ops->txn_commit(txn, &err) == 0 ? 0 : -1;
+}
+
 int
 mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
     const char **error_r)
@@ -85,7 +113,7 @@ mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
 		return -1;
 	}
 	ops = s->ops;
-	for (;;) {
+	for (bool ticked = false;;) {
 		if (ops->txn_begin(s, true, &txn, error_r) == -1)
 			return -1;
 		err = NULL;
@@ -106,12 +134,21 @@ mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
 				return -1;
 		}
 		gerr = NULL;
-		if (ops->grow(s, &gerr) == -1) {
-			if (gerr != NULL)
-				mp_log_warnx("store: cannot grow: %s", gerr);
-			*error_r = "storage full";
-			return -1;
+		if (ops->grow(s, &gerr) == 0)
+			continue;
+		/*
+		 * At the maximum. Pages freed by recent deletes become
+		 * usable only after later commits (LMDB keeps them for
+		 * readers of older snapshots): one small commit, one retry.
+		 */
+		if (!ticked && store_tick(s) == 0) {
+			ticked = true;
+			continue;
 		}
+		if (gerr != NULL)
+			mp_log_warnx("store: cannot grow: %s", gerr);
+		*error_r = "storage full";
+		return -1;
 	}
 }
 

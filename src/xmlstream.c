@@ -787,6 +787,13 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 	 * whatever the chunking.
 	 */
 	end = xs->scan.safe;
+	/*
+	 * The first two bytes wait for xmlstream_utf16(): parsed at once, a
+	 * first byte could fail as not-well-formed when a whole read would
+	 * say unsupported-encoding; the answer must not depend on chunking.
+	 */
+	if (xs->in_total < 2)
+		end = xs->fed_total;
 	xs->in_feed = true;
 	if (end > xs->fed_total) {
 		if (xs->hold.len > 0)
