@@ -151,10 +151,14 @@ carbons_copy(struct mp_event *ev, const char *bare, enum carbons_dir dir,
 static void
 carbons_strip_private(struct mp_event *ev)
 {
-	struct mp_node *p;
+	struct mp_node *c, *next;
 
-	while ((p = mp_node_child(ev->stanza, NS_CARBONS, "private")) != NULL)
-		mp_node_remove(p);
+	for (c = mp_node_first_element(ev->stanza); c != NULL; c = next) {
+		next = mp_node_next_element(c);
+		if (strcmp(c->xmlns, NS_CARBONS) == 0 &&
+		    strcmp(c->name, "private") == 0)
+			mp_node_remove(c);
+	}
 }
 
 /* Whether the router's delivery to a local recipient would reach it. */
@@ -216,16 +220,17 @@ carbons_received_bare(struct mp_event *ev, void *arg)
 	const char *bare;
 	int best = -1;
 
-	if (!carbons_eligible(ev, CARBONS_RECEIVED))
-		return MP_PASS;
-	bare = mp_jid_bare(ev->arena, &ev->to);
-	for (s = mp_user_sessions(bare); s != NULL; s = mp_session_next(s))
-		if (mp_session_bound(s) && mp_session_available(s) &&
-		    mp_session_priority(s) >= 0 &&
-		    mp_session_priority(s) > best)
-			best = mp_session_priority(s);
-	carbons_copy(ev, bare, CARBONS_RECEIVED, ev->session,
-	    carbons_gets_bare, &best);
+	if (carbons_eligible(ev, CARBONS_RECEIVED)) {
+		bare = mp_jid_bare(ev->arena, &ev->to);
+		for (s = mp_user_sessions(bare); s != NULL;
+		    s = mp_session_next(s))
+			if (mp_session_bound(s) && mp_session_available(s) &&
+			    mp_session_priority(s) >= 0 &&
+			    mp_session_priority(s) > best)
+				best = mp_session_priority(s);
+		carbons_copy(ev, bare, CARBONS_RECEIVED, ev->session,
+		    carbons_gets_bare, &best);
+	}
 	carbons_strip_private(ev);
 	return MP_PASS;
 }
@@ -257,44 +262,50 @@ carbons_received_full(struct mp_event *ev, void *arg)
 
 /* Sections 4 and 5; repeating either is not an error (section 10.1). */
 static enum mp_verdict
-carbons_toggle(struct mp_event *ev, void *arg)
+carbons_set(struct mp_event *ev, bool on)
 {
 	if (ev->session == NULL || !mp_session_bound(ev->session)) {
 		mp_reply_error(ev, &mp_err_not_allowed);
 		return MP_HANDLED;
 	}
-	mp_session_set(ev->session, carbons_mc,
-	    arg != NULL ? &carbons_enabled : NULL, NULL);
+	mp_session_set(ev->session, carbons_mc, on ? &carbons_enabled : NULL,
+	    NULL);
 	mp_reply_result(ev);
 	return MP_HANDLED;
+}
+
+static enum mp_verdict
+carbons_enable(struct mp_event *ev, void *arg)
+{
+	return carbons_set(ev, true);
+}
+
+static enum mp_verdict
+carbons_disable(struct mp_event *ev, void *arg)
+{
+	return carbons_set(ev, false);
 }
 
 static int
 carbons_load(struct mp_module_ctx *mc, const void *conf,
     const char **error_r)
 {
-	static const char *const received[] = {
-		"message/bare", "message/self", "message/full",
-	};
-	static mp_hook_fn *const received_fn[] = {
-		carbons_received_bare, carbons_received_bare,
-		carbons_received_full,
+	static const struct mp_hook_spec hooks[] = {
+		{ "iq-set/self/" NS_CARBONS ":enable", carbons_enable,
+		    MP_PRIO_NORMAL },
+		{ "iq-set/self/" NS_CARBONS ":disable", carbons_disable,
+		    MP_PRIO_NORMAL },
+		/* After the policy handlers: a blocked message is not sent. */
+		{ "stanza/policy", carbons_sent, MP_PRIO_NORMAL },
+		{ "message/bare", carbons_received_bare, MP_PRIO_NORMAL },
+		{ "message/self", carbons_received_bare, MP_PRIO_NORMAL },
+		{ "message/full", carbons_received_full, MP_PRIO_NORMAL },
 	};
 
 	carbons_mc = mc;
 	mp_add_feature(mc, NS_CARBONS);
-	if (mp_hook(mc, "iq-set/self/" NS_CARBONS ":enable", carbons_toggle,
-	    &carbons_enabled, MP_PRIO_NORMAL, error_r) == -1 ||
-	    mp_hook(mc, "iq-set/self/" NS_CARBONS ":disable", carbons_toggle,
-	    NULL, MP_PRIO_NORMAL, error_r) == -1 ||
-	    mp_hook(mc, "stanza/policy", carbons_sent, NULL, MP_PRIO_NORMAL,
-	    error_r) == -1)
-		return -1;
-	for (size_t i = 0; i < sizeof(received) / sizeof(received[0]); i++)
-		if (mp_hook(mc, received[i], received_fn[i], NULL,
-		    MP_PRIO_NORMAL, error_r) == -1)
-			return -1;
-	return 0;
+	return mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]),
+	    error_r);
 }
 
 const struct mp_module mp_module = {
