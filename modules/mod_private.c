@@ -182,7 +182,7 @@ out:
 static const struct mp_error *
 private_store_error(const char *error)
 {
-	if (error != NULL && strcmp(error, "storage full") == 0)
+	if (mp_store_is_full(error))
 		return &mp_err_resource_constraint;
 	return &mp_err_internal_server_error;
 }

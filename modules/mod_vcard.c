@@ -70,7 +70,7 @@ vcard_put_txn(struct mp_txn *txn, void *arg, const char **error_r)
 static const struct mp_error *
 vcard_store_error(const char *error)
 {
-	if (error != NULL && strcmp(error, "storage full") == 0)
+	if (mp_store_is_full(error))
 		return &mp_err_resource_constraint;
 	return &mp_err_internal_server_error;
 }

@@ -1,5 +1,6 @@
 /* store.c - the generic store: write retries, checks, dispatch to a backend. */
 #include <stddef.h>
+#include <string.h>
 
 #include <magpie/log.h>
 #include <magpie/store.h>
@@ -147,7 +148,7 @@ mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
 		}
 		if (gerr != NULL)
 			mp_log_warnx("store: cannot grow: %s", gerr);
-		*error_r = "storage full";
+		*error_r = MP_STORE_FULL;
 		return -1;
 	}
 }
@@ -202,4 +203,10 @@ mp_store_db_names(struct mp_store *s, void (*cb)(const char *name, void *arg),
     void *arg, const char **error_r)
 {
 	return s->ops->db_names(s, cb, arg, error_r);
+}
+
+bool
+mp_store_is_full(const char *error)
+{
+	return error != NULL && strcmp(error, MP_STORE_FULL) == 0;
 }

@@ -191,7 +191,7 @@ lmdb_db_open(struct mp_store *s, const char *name, struct mp_db **db_r,
 	}
 	if (rc != 0) {
 		pthread_mutex_unlock(&st->dbs_lock);
-		*error_r = rc == MDB_MAP_FULL ? "storage full" :
+		*error_r = rc == MDB_MAP_FULL ? MP_STORE_FULL :
 		    rc == MDB_DBS_FULL ? "too many databases" :
 		    mdb_strerror(rc);
 		return -1;

@@ -41,6 +41,9 @@ void	mp_txn_abort(struct mp_txn *txn);
 typedef int mp_write_fn(struct mp_txn *txn, void *arg, const char **error_r);
 int	mp_store_write(struct mp_store *s, mp_write_fn *fn, void *arg,
 	    const char **error_r);
+/* Whether an error from the store means "storage full" (answer resource-constraint). */
+bool	mp_store_is_full(const char *error);
+#define MP_STORE_FULL	"storage full"
 
 /* 1 found (val_r set), 0 not found, -1 error. */
 int	mp_txn_get(struct mp_txn *txn, struct mp_db *db, const void *key,

@@ -286,13 +286,13 @@ change_fn(struct mp_txn *txn, void *arg, const char **error_r)
 			t->meta.floor = t->meta.ver;
 		}
 		if (rosterdb_meta_put(txn, c->user, &t->meta) == -1) {
-			*error_r = "storage full";
+			*error_r = MP_STORE_FULL;
 			t->xerr = &mp_err_resource_constraint;
 			return -1;
 		}
 	}
 	if (rosterdb_put(txn, c->user, &t->rec) == -1) {
-		*error_r = "storage full";
+		*error_r = MP_STORE_FULL;
 		t->xerr = &mp_err_resource_constraint;
 		return -1;
 	}
