@@ -33,6 +33,7 @@ static void c2s_stanza(void *, struct mp_node *, struct mp_arena *);
 static void c2s_end(void *);
 static void c2s_xs_error(void *, enum mp_xs_error, const char *);
 static void c2s_timer(evutil_socket_t, short, void *);
+static void c2s_destroy(struct mp_session *);
 
 static const struct mp_conn_cbs c2s_conn_cbs = {
 	.read = c2s_read,
@@ -76,13 +77,16 @@ c2s_arm(struct mp_session *s, long seconds)
 void
 mp_c2s_write(struct mp_session *s, const char *str)
 {
-	mp_conn_write(s->conn, str, strlen(str));
+	if (s->conn != NULL)
+		mp_conn_write(s->conn, str, strlen(str));
 }
 
 static void
 c2s_write_node(struct mp_session *s, const struct mp_node *n,
     const char *parent_ns)
 {
+	if (s->conn == NULL)
+		return;
 	mp_buf_reset(&c2s_out);
 	mp_xml_serialize(&c2s_out, n, parent_ns);
 	mp_conn_write(s->conn, c2s_out.data, c2s_out.len);
@@ -93,7 +97,14 @@ mp_c2s_send(struct mp_session *s, const struct mp_node *stanza)
 {
 	if (s->state != C2S_BOUND)
 		return;
-	c2s_write_node(s, stanza, MP_NS_CLIENT);
+	mp_buf_reset(&c2s_out);
+	mp_xml_serialize(&c2s_out, stanza, MP_NS_CLIENT);
+	if (s->conn != NULL)
+		mp_conn_write(s->conn, c2s_out.data, c2s_out.len);
+	/* Kept until acknowledged (XEP-0198), also while hibernating. */
+	if (s->sm != NULL)
+		mp_c2s_sm_sent(s, c2s_out.data, c2s_out.len,
+		    strcmp(stanza->name, "message") == 0);
 }
 
 static const char *
@@ -136,6 +147,11 @@ mp_c2s_stream_error(struct mp_session *s, const char *cond, const char *app_ns,
 
 	if (s->state == C2S_CLOSING)
 		return;
+	if (s->conn == NULL) {
+		/* Hibernating (XEP-0198): no stream to end, just the session. */
+		c2s_destroy(s);
+		return;
+	}
 	if (!s->header_sent)
 		c2s_send_header(s, NULL);
 	mp_buf_printf(&b, "<stream:error><%s xmlns='" MP_NS_XSTREAMS "'/>",
@@ -190,6 +206,7 @@ mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls)
 		return;
 	}
 	s->counted = true;
+	snprintf(s->ip, sizeof(s->ip), "%s", mp_conn_ip(s->conn));
 	if (direct_tls && mp_conn_start_tls(s->conn, &err) == -1) {
 		mp_log_warnx("%s: TLS: %s", mp_conn_peer(s->conn), err);
 		s->state = C2S_CLOSING;
@@ -206,12 +223,15 @@ c2s_destroy(struct mp_session *s)
 		    .from = s->jid };
 
 		mp_sessions_unbind(s);
+		/* Unacknowledged messages go elsewhere before presence ends. */
+		mp_c2s_sm_free(s);
 		mp_hooks_fire_name("session-closed", &ev);
 		mp_arena_free(a);
 	}
+	mp_c2s_sm_free(s);
 	mp_session_data_free(s);
 	if (s->counted)
-		mp_limits_disconnect(mp_conn_ip(s->conn));
+		mp_c2s_uncount(s);
 	mp_sessions_unlink(s);
 	event_free(s->timer);
 	mp_xmlstream_free(s->xs);
@@ -231,6 +251,8 @@ c2s_closed(void *ctx, const char *why)
 {
 	struct mp_session *s = ctx;
 
+	if (mp_c2s_sm_hibernate(s))
+		return;
 	mp_log_info("%s: %s disconnected: %s", mp_conn_peer(s->conn),
 	    s->full ? s->full : "-", why);
 	c2s_destroy(s);
@@ -252,6 +274,14 @@ c2s_read(void *ctx, const char *data, size_t len)
 	s->ping_pending = false;
 	while (len > 0 && s->state != C2S_CLOSING) {
 		n = mp_xmlstream_feed(s->xs, data, len);
+		if (s->moved_to != NULL) {
+			/* Resumed: the rest of this read is the old session's. */
+			struct mp_session *o = s->moved_to;
+
+			c2s_destroy(s);
+			c2s_read(o, data + n, len - n);
+			return;
+		}
 		if (s->restart) {
 			s->restart = false;
 			mp_xmlstream_reset(s->xs);
@@ -297,6 +327,7 @@ c2s_send_features(struct mp_session *s)
 		mp_node_add(a, f, MP_NS_BIND, "bind");
 		n = mp_node_add(a, f, MP_NS_SESSION, "session");
 		mp_node_add(a, n, NULL, "optional");
+		mp_node_add(a, f, "urn:xmpp:sm:3", "sm");
 	}
 	/* Modules add theirs (e.g. in-band registration before auth). */
 	if (c2s_is_tls(s) || !s->tls_required)
@@ -613,6 +644,11 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 		mp_c2s_sasl(s, st, a);
 		return;
 	}
+	if (strcmp(st->xmlns, "urn:xmpp:sm:3") == 0 &&
+	    s->state >= C2S_AUTHENTICATED) {
+		mp_c2s_sm_element(s, st);
+		return;
+	}
 	is_stanza = strcmp(st->xmlns, MP_NS_CLIENT) == 0 &&
 	    (strcmp(st->name, "message") == 0 ||
 	    strcmp(st->name, "presence") == 0 || strcmp(st->name, "iq") == 0);
@@ -644,6 +680,7 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 			mp_node_set_attr(a, r, "type", "result");
 			mp_node_set_attr(a, r, "id", mp_node_attr(st, "id"));
 			c2s_write_node(s, r, MP_NS_CLIENT);
+			mp_c2s_sm_handled(s);
 			return;
 		}
 	}
@@ -656,6 +693,8 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 	if (st->name[0] == 'p')
 		c2s_presence_state(s, st, a);
 	mp_router_from_session(s, st, a);
+	/* Handled once routed: what was stored is committed (XEP-0198). */
+	mp_c2s_sm_handled(s);
 }
 
 static void
@@ -683,6 +722,11 @@ c2s_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (s->state == C2S_CLOSING)
 		return;
+	if (s->conn == NULL) {
+		mp_log_info("%s: not resumed in time", s->full);
+		c2s_destroy(s);
+		return;
+	}
 	if (s->state != C2S_BOUND) {
 		mp_c2s_stream_error(s, "connection-timeout", NULL, NULL,
 		    "Too slow to authenticate");
@@ -720,4 +764,25 @@ mp_c2s_free_all(void)
 {
 	while (mp_sessions_all() != NULL)
 		c2s_destroy(mp_sessions_all());
+}
+
+void
+mp_c2s_uncount(struct mp_session *s)
+{
+	mp_limits_disconnect(s->ip);
+	s->counted = false;
+}
+
+void
+mp_c2s_rearm(struct mp_session *s)
+{
+	evtimer_del(s->timer);
+	c2s_arm(s, c2s_conf()->idle_timeout);
+}
+
+void
+mp_c2s_hibernate_timer(struct mp_session *s, long seconds)
+{
+	evtimer_del(s->timer);
+	c2s_arm(s, seconds);
 }

@@ -3,6 +3,7 @@
 #define MP_C2S_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct mp_node;
@@ -14,7 +15,17 @@ void	mp_c2s_send(struct mp_session *s, const struct mp_node *stanza);
 void	mp_c2s_shutdown_all(void);
 /* A stanza to a session that is not bound yet (pre-auth replies). */
 void	mp_c2s_send_unbound(struct mp_session *s, const struct mp_node *stanza);
+/* XEP-0198 (c2s_sm.c). */
+void	mp_c2s_sm_element(struct mp_session *s, struct mp_node *st);
+void	mp_c2s_sm_sent(struct mp_session *s, const char *data, size_t len,
+	    bool message);
+void	mp_c2s_sm_handled(struct mp_session *s);
+bool	mp_c2s_sm_hibernate(struct mp_session *s);
+void	mp_c2s_sm_free(struct mp_session *s);
 /* Within the c2s files. */
+void	mp_c2s_uncount(struct mp_session *s);
+void	mp_c2s_rearm(struct mp_session *s);
+void	mp_c2s_hibernate_timer(struct mp_session *s, long seconds);
 struct mp_arena;
 void	mp_c2s_write(struct mp_session *s, const char *str);
 void	mp_c2s_stream_error(struct mp_session *s, const char *cond,

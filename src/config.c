@@ -162,6 +162,12 @@ static const struct mp_directive conf_c2s[] = {
 	    .min = 5, .max = 604800 },
 	{ .name = "ping_timeout", .type = MP_CT_INT,
 	    .offset = C2S(ping_timeout), .def = "30", .min = 1, .max = 3600 },
+	{ .name = "resume_timeout", .type = MP_CT_INT,
+	    .offset = C2S(resume_timeout), .def = "300", .min = 1,
+	    .max = 86400 },
+	{ .name = "max_unacked", .type = MP_CT_INT,
+	    .offset = C2S(max_unacked), .def = "1000", .min = 10,
+	    .max = 1000000 },
 	MP_DIRECTIVES_END
 };
 #undef C2S

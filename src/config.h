@@ -50,6 +50,8 @@ struct mp_c2s_conf {
 	long		 preauth_timeout;	/* seconds */
 	long		 idle_timeout;		/* seconds; a ping is sent first */
 	long		 ping_timeout;		/* seconds to answer that ping */
+	long		 resume_timeout;	/* XEP-0198: seconds a lost session waits */
+	long		 max_unacked;		/* XEP-0198: stanzas queued unacknowledged */
 };
 
 /* Per-address and per-session limits; 0 means none. */

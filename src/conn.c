@@ -509,3 +509,9 @@ mp_conn_tls_version(const struct mp_conn *c)
 		return NULL;
 	return gnutls_protocol_get_name(gnutls_protocol_get_version(c->tls));
 }
+
+void
+mp_conn_set_ctx(struct mp_conn *c, void *ctx)
+{
+	c->ctx = ctx;
+}

@@ -20,6 +20,8 @@ struct mp_conn_cbs {
 struct mp_conn	*mp_conn_new(int fd, const struct sockaddr *peer,
 		    const struct mp_conn_cbs *cbs, void *ctx);
 void		 mp_conn_free(struct mp_conn *c);
+/* Hands the connection to another owner (stream resumption moves it). */
+void		 mp_conn_set_ctx(struct mp_conn *c, void *ctx);
 /* Starts TLS once what is queued has gone out (STARTTLS) or at once (direct TLS). */
 int		 mp_conn_start_tls(struct mp_conn *c, const char **error_r);
 bool		 mp_conn_is_tls(const struct mp_conn *c);

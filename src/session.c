@@ -125,13 +125,13 @@ mp_session_host(const struct mp_session *s)
 const char *
 mp_session_peer(const struct mp_session *s)
 {
-	return mp_conn_peer(s->conn);
+	return s->conn != NULL ? mp_conn_peer(s->conn) : s->ip;
 }
 
 const char *
 mp_session_ip(const struct mp_session *s)
 {
-	return mp_conn_ip(s->conn);
+	return s->ip;
 }
 
 bool
@@ -143,7 +143,7 @@ mp_session_bound(const struct mp_session *s)
 bool
 mp_session_tls(const struct mp_session *s)
 {
-	return mp_conn_is_tls(s->conn);
+	return s->conn != NULL && mp_conn_is_tls(s->conn);
 }
 
 bool

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <magpie/jid.h>
 
@@ -39,6 +40,9 @@ struct mp_session {
 	int			 auth_attempts;
 	bool			 sasl_checked;	/* this step verifies a credential */
 	bool			 counted;	/* in the per-address limits */
+	char			 ip[48];	/* the counted address */
+	struct mp_sm		*sm;		/* XEP-0198 state once enabled */
+	struct mp_session	*moved_to;	/* resumed into another session */
 	long			 last_read;	/* monotonic seconds */
 	char			*host;		/* the stream's domain */
 	char			*user;		/* after SASL: prepared localpart */
@@ -54,6 +58,25 @@ struct mp_session {
 	struct mp_session	*next_resource;
 	struct mp_session	*next_all;
 	struct mp_session	*prev_all;
+};
+
+/* XEP-0198: one unacknowledged stanza as sent. */
+struct mp_sm_item {
+	struct mp_sm_item	*next;
+	size_t			 len;
+	bool			 message;	/* re-routed if never acknowledged */
+	char			 data[];
+};
+
+struct mp_sm {
+	bool			 resumable;
+	bool			 r_pending;	/* our <r/> awaits an <a/> */
+	uint32_t		 in;		/* stanzas handled from the client */
+	uint32_t		 out;		/* stanzas sent */
+	uint32_t		 acked;		/* the client's last h */
+	struct mp_sm_item	*head, *tail;
+	long			 queued;
+	char			 id[40];	/* resumption token */
 };
 
 struct mp_sdata {

@@ -830,3 +830,9 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 		xmlstream_do_reset(xs);
 	return ret;
 }
+
+void
+mp_xmlstream_set_ctx(struct mp_xmlstream *xs, void *ctx)
+{
+	xs->ctx = ctx;
+}

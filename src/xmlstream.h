@@ -56,6 +56,8 @@ void	 mp_xmlstream_set_limits(struct mp_xmlstream *xs, size_t max_stanza,
  */
 size_t	 mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data,
 	    size_t len);
+/* Hands the stream to another owner (stream resumption moves it). */
+void	 mp_xmlstream_set_ctx(struct mp_xmlstream *xs, void *ctx);
 /* From a callback: stop after the current element (stream restarts). */
 void	 mp_xmlstream_stop(struct mp_xmlstream *xs);
 /* A fresh parser for a stream restart (after STARTTLS or SASL). */
