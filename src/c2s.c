@@ -99,12 +99,20 @@ mp_c2s_send(struct mp_session *s, const struct mp_node *stanza)
 		return;
 	mp_buf_reset(&c2s_out);
 	mp_xml_serialize(&c2s_out, stanza, MP_NS_CLIENT);
+	if (mp_c2s_csi_hold(s, stanza, c2s_out.data, c2s_out.len))
+		return;
+	mp_c2s_emit(s, c2s_out.data, c2s_out.len,
+	    strcmp(stanza->name, "message") == 0);
+}
+
+void
+mp_c2s_emit(struct mp_session *s, const char *data, size_t len, bool message)
+{
 	if (s->conn != NULL)
-		mp_conn_write(s->conn, c2s_out.data, c2s_out.len);
+		mp_conn_write(s->conn, data, len);
 	/* Kept until acknowledged (XEP-0198), also while hibernating. */
 	if (s->sm != NULL)
-		mp_c2s_sm_sent(s, c2s_out.data, c2s_out.len,
-		    strcmp(stanza->name, "message") == 0);
+		mp_c2s_sm_sent(s, data, len, message);
 }
 
 static const char *
@@ -228,6 +236,7 @@ c2s_destroy(struct mp_session *s)
 		mp_hooks_fire_name("session-closed", &ev);
 		mp_arena_free(a);
 	}
+	mp_c2s_csi_free(s);
 	mp_c2s_sm_free(s);
 	mp_session_data_free(s);
 	if (s->counted)
@@ -328,6 +337,7 @@ c2s_send_features(struct mp_session *s)
 		n = mp_node_add(a, f, MP_NS_SESSION, "session");
 		mp_node_add(a, n, NULL, "optional");
 		mp_node_add(a, f, "urn:xmpp:sm:3", "sm");
+		mp_node_add(a, f, "urn:xmpp:csi:0", "csi");
 	}
 	/* Modules add theirs (e.g. in-band registration before auth). */
 	if (c2s_is_tls(s) || !s->tls_required)
@@ -647,6 +657,11 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 	if (strcmp(st->xmlns, "urn:xmpp:sm:3") == 0 &&
 	    s->state >= C2S_AUTHENTICATED) {
 		mp_c2s_sm_element(s, st);
+		return;
+	}
+	if (strcmp(st->xmlns, "urn:xmpp:csi:0") == 0 &&
+	    s->state == C2S_BOUND) {
+		mp_c2s_csi_element(s, st);
 		return;
 	}
 	is_stanza = strcmp(st->xmlns, MP_NS_CLIENT) == 0 &&

@@ -15,6 +15,15 @@ void	mp_c2s_send(struct mp_session *s, const struct mp_node *stanza);
 void	mp_c2s_shutdown_all(void);
 /* A stanza to a session that is not bound yet (pre-auth replies). */
 void	mp_c2s_send_unbound(struct mp_session *s, const struct mp_node *stanza);
+/* Writes a serialized stanza and records it for XEP-0198. */
+void	mp_c2s_emit(struct mp_session *s, const char *data, size_t len,
+	    bool message);
+/* XEP-0352 (c2s_csi.c): true when the stanza waits for the client. */
+bool	mp_c2s_csi_hold(struct mp_session *s, const struct mp_node *st,
+	    const char *data, size_t len);
+void	mp_c2s_csi_flush(struct mp_session *s);
+void	mp_c2s_csi_element(struct mp_session *s, struct mp_node *st);
+void	mp_c2s_csi_free(struct mp_session *s);
 /* XEP-0198 (c2s_sm.c). */
 void	mp_c2s_sm_element(struct mp_session *s, struct mp_node *st);
 void	mp_c2s_sm_sent(struct mp_session *s, const char *data, size_t len,

@@ -42,6 +42,7 @@ struct mp_session {
 	bool			 counted;	/* in the per-address limits */
 	char			 ip[48];	/* the counted address */
 	struct mp_sm		*sm;		/* XEP-0198 state once enabled */
+	struct mp_csi		*csi;		/* XEP-0352 state once used */
 	struct mp_session	*moved_to;	/* resumed into another session */
 	long			 last_read;	/* monotonic seconds */
 	char			*host;		/* the stream's domain */
@@ -67,6 +68,8 @@ struct mp_sm_item {
 	bool			 message;	/* re-routed if never acknowledged */
 	char			 data[];
 };
+
+struct mp_csi;
 
 struct mp_sm {
 	bool			 resumable;
