@@ -141,6 +141,12 @@ mp_session_bound(const struct mp_session *s)
 }
 
 bool
+mp_session_connected(const struct mp_session *s)
+{
+	return s->conn != NULL;
+}
+
+bool
 mp_session_tls(const struct mp_session *s)
 {
 	return s->conn != NULL && mp_conn_is_tls(s->conn);

@@ -167,6 +167,8 @@ const char *mp_session_peer(const struct mp_session *s);	/* "ip:port" */
 const char *mp_session_ip(const struct mp_session *s);	/* "ip" */
 bool	 mp_session_bound(const struct mp_session *s);
 bool	 mp_session_tls(const struct mp_session *s);	/* the stream is encrypted */
+/* False while the session hibernates (XEP-0198: its connection died). */
+bool	 mp_session_connected(const struct mp_session *s);
 /* Sent available presence (and not unavailable since). */
 bool	 mp_session_available(const struct mp_session *s);
 int	 mp_session_priority(const struct mp_session *s);
