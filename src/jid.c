@@ -162,6 +162,22 @@ jid_domain_fast(struct mp_arena *a, const char *s, size_t n,
 	return true;
 }
 
+/* 0 when the U-label form encodes back to the same A-label form. */
+static int
+jid_idna_roundtrip(const char *uni, const char *ascii)
+{
+	char *again = NULL;
+	int rc, same;
+
+	rc = idn2_lookup_u8((const uint8_t *)uni, (uint8_t **)&again,
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK)
+		return -1;
+	same = strcmp(again, ascii) == 0;
+	idn2_free(again);
+	return same ? 0 : -1;
+}
+
 /* IDNA2008 with the UTS 46 mapping that RFC 7622 3.2.2 suggests. */
 static int
 jid_domain_idna(struct mp_arena *a, const char *in, size_t len,
@@ -190,11 +206,23 @@ jid_domain_idna(struct mp_arena *a, const char *in, size_t len,
 		return -1;
 	}
 	rc = idn2_to_unicode_8z8z(ascii, &uni, 0);
-	idn2_free(ascii);
 	if (rc != IDN2_OK) {
+		idn2_free(ascii);
 		*error_r = idn2_strerror(rc);
 		return -1;
 	}
+	/*
+	 * An A-label must be what its U-label encodes back to (RFC 5891
+	 * 5.4); "xn--can--caf-dma" decodes but does not, and would make
+	 * prep(prep(x)) fail (found by fuzz_jid).
+	 */
+	if (jid_idna_roundtrip(uni, ascii) == -1) {
+		idn2_free(ascii);
+		idn2_free(uni);
+		*error_r = "A-label roundtrip failed";
+		return -1;
+	}
+	idn2_free(ascii);
 	if (strlen(uni) > MP_JID_PART_MAX) {
 		idn2_free(uni);
 		*error_r = "domainpart too long";

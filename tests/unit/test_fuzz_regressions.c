@@ -569,3 +569,24 @@ MP_TEST(fuzz_config_edges)
 	CHECK_STR(c->hosts[0].domain, "example.org");
 	mp_config_free(c);
 }
+
+/*
+ * fuzz_jid (CI, 2026-11-29): "xn--can--caf-dma" decodes to a U-label that
+ * encodes back to another A-label, so the prepared JID did not parse again.
+ * Such a domain is now refused; valid A-labels still prepare to U-labels
+ * that parse to themselves.
+ */
+MP_TEST(fuzz_jid_alabel_must_roundtrip)
+{
+	struct mp_arena *a = mp_arena_new();
+	struct mp_jid j, k;
+	const char *err = NULL;
+
+	CHECK(mp_jid_parse(a, "JULIET@XN--CAN--CAF-DMA.EF-DMA.EXAMPLE", &j,
+	    &err) == -1);
+	CHECK(mp_jid_parse(a, "juliet@xn--caf-dma.example", &j, &err) == 0);
+	CHECK_STR(j.domain, "caf\xc3\xa9.example");
+	CHECK(mp_jid_parse(a, mp_jid_full(a, &j), &k, &err) == 0);
+	CHECK(mp_jid_eq(&j, &k));
+	mp_arena_free(a);
+}
