@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct mp_node;
@@ -25,6 +26,9 @@ void	mp_c2s_csi_flush(struct mp_session *s);
 void	mp_c2s_csi_element(struct mp_session *s, struct mp_node *st);
 void	mp_c2s_csi_free(struct mp_session *s);
 /* XEP-0198 (c2s_sm.c). */
+/* How many stanzas an <a h/> acknowledges, counting modulo 2^32; -1 if more were claimed than sent. */
+int	mp_sm_newly_acked(uint32_t acked, uint32_t out, uint32_t h,
+	    uint32_t *n_r);
 void	mp_c2s_sm_element(struct mp_session *s, struct mp_node *st);
 void	mp_c2s_sm_sent(struct mp_session *s, const char *data, size_t len,
 	    bool message);

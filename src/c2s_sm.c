@@ -39,6 +39,18 @@ sm_failed(struct mp_session *s, const char *cond)
 	mp_buf_free(&b);
 }
 
+int
+mp_sm_newly_acked(uint32_t acked, uint32_t out, uint32_t h, uint32_t *n_r)
+{
+	/* Counts wrap at 2^32 (XEP-0198 section 5): unsigned arithmetic. */
+	uint32_t n = h - acked;
+
+	if (n > (uint32_t)(out - acked))
+		return -1;
+	*n_r = n;
+	return 0;
+}
+
 /* Drops the stanzas the client has acknowledged; -1 when h is impossible. */
 static int
 sm_ack(struct mp_session *s, const char *hs)
@@ -49,14 +61,11 @@ sm_ack(struct mp_session *s, const char *hs)
 	uint32_t n;
 	char *end;
 
-	if (hs == NULL || *hs == '\0')
+	if (hs == NULL || *hs == '\0' || *hs == '-' || *hs == '+')
 		return -1;
 	h = strtoull(hs, &end, 10);
-	if (*end != '\0' || h > UINT32_MAX)
-		return -1;
-	/* Counts wrap at 2^32 (XEP-0198 section 5). */
-	n = (uint32_t)h - sm->acked;
-	if (n > (uint32_t)(sm->out - sm->acked))
+	if (*end != '\0' || h > UINT32_MAX ||
+	    mp_sm_newly_acked(sm->acked, sm->out, (uint32_t)h, &n) == -1)
 		return -1;
 	sm->acked = (uint32_t)h;
 	while (n-- > 0 && (it = sm->head) != NULL) {
