@@ -17,7 +17,7 @@ listen = ( { type = "c2s"; port = 5222; },
 hosts = ( { domain = "localhost"; } );
 modules = [ "disco", "ping", "version", "time", "roster", "presence",
 	"offline", "vcard", "private", "blocking", "last", "register",
-	"serverinfo", "mam", "carbons" ];
+	"serverinfo", "mam", "carbons", "push" ];
 module_path = "$MAGPIE_BUILDDIR/modules/.libs";
 tls = { certs = "certs"; self_signed = true; };
 storage = { path = "data"; };

@@ -21,7 +21,7 @@ ALL="fuzz_stream fuzz_c2s fuzz_jid fuzz_sasl fuzz_config fuzz_roundtrip"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 # Modules fuzz_c2s loads when they build (mod_<name>.c and/or <name>/*.c).
 MODULES="disco ping version time register vcard private serverinfo offline
-	last roster presence blocking mam carbons"
+	last roster presence blocking mam carbons push"
 
 case $SECS in
 ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
