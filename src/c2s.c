@@ -476,7 +476,11 @@ c2s_iq_error(struct mp_session *s, struct mp_node *iq, struct mp_arena *a,
 
 	mp_node_set_attr(a, r, "from", NULL);
 	mp_node_set_attr(a, r, "to", NULL);
-	c2s_write_node(s, r, MP_NS_CLIENT);
+	/* Once bound, every stanza goes the counted way (XEP-0198). */
+	if (s->state == C2S_BOUND)
+		mp_c2s_send(s, r);
+	else
+		c2s_write_node(s, r, MP_NS_CLIENT);
 }
 
 static void
@@ -683,8 +687,10 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 		    strcmp(child->name, "bind") == 0) {
 			if (s->state == C2S_AUTHENTICATED)
 				c2s_bind(s, st, child, a);
-			else
+			else {
 				c2s_iq_error(s, st, a, &mp_err_not_allowed);
+				mp_c2s_sm_handled(s);
+			}
 			return;
 		}
 		if (s->state == C2S_BOUND &&
@@ -694,7 +700,7 @@ c2s_stanza(void *ctx, struct mp_node *st, struct mp_arena *a)
 
 			mp_node_set_attr(a, r, "type", "result");
 			mp_node_set_attr(a, r, "id", mp_node_attr(st, "id"));
-			c2s_write_node(s, r, MP_NS_CLIENT);
+			mp_c2s_send(s, r);
 			mp_c2s_sm_handled(s);
 			return;
 		}
@@ -725,7 +731,7 @@ c2s_send_ping(struct mp_session *s)
 	mp_node_set_attr(a, iq, "type", "get");
 	mp_node_set_attr(a, iq, "id", id);
 	mp_node_add(a, iq, NS_PING, "ping");
-	c2s_write_node(s, iq, MP_NS_CLIENT);
+	mp_c2s_send(s, iq);
 	mp_arena_free(a);
 }
 
@@ -757,6 +763,16 @@ c2s_timer(evutil_socket_t fd, short what, void *arg)
 		c2s_send_ping(s);
 		s->ping_pending = true;
 		c2s_arm(s, c2s_conf()->ping_timeout);
+		return;
+	}
+	if (mp_c2s_sm_resumable(s)) {
+		/*
+		 * The connection is dead: hibernate now (XEP-0198), so the
+		 * client can resume and nothing waits on a dead socket.
+		 */
+		mp_log_info("%s: %s did not answer a ping",
+		    mp_conn_peer(s->conn), s->full);
+		mp_conn_close(s->conn, "no answer to ping");
 		return;
 	}
 	mp_c2s_stream_error(s, "connection-timeout", NULL, NULL,

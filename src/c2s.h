@@ -34,6 +34,7 @@ void	mp_c2s_sm_sent(struct mp_session *s, const char *data, size_t len,
 	    bool message);
 void	mp_c2s_sm_handled(struct mp_session *s);
 bool	mp_c2s_sm_hibernate(struct mp_session *s);
+bool	mp_c2s_sm_resumable(const struct mp_session *s);
 void	mp_c2s_sm_free(struct mp_session *s);
 /* Within the c2s files. */
 void	mp_c2s_uncount(struct mp_session *s);

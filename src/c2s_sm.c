@@ -295,3 +295,9 @@ mp_c2s_sm_handled(struct mp_session *s)
 	if (s->sm != NULL)
 		s->sm->in++;
 }
+
+bool
+mp_c2s_sm_resumable(const struct mp_session *s)
+{
+	return s->sm != NULL && s->sm->resumable && s->state == C2S_BOUND;
+}

@@ -159,3 +159,35 @@ def test_handled_count_too_high(raw, srv):
                                         'error'))
     assert e.find(q(NS_SM, 'handled-count-too-high')) is not None, text_of(e)
     c.wait_closed()
+
+
+def test_unanswered_ping_hibernates(raw, server_factory):
+    """XEP-0198 with XEP-0199: a client that stops answering is detected by
+    the server's ping; its session hibernates (not ended), so the client
+    can still resume it."""
+    srv = server_factory(modules=MODULES, overrides={
+        'c2s': {'idle_timeout': 5, 'ping_timeout': 2, 'resume_timeout': 30}})
+    a, previd = sm_client(raw, srv, 'alice', 'quiet')
+    deadline = time.monotonic() + 15
+    while 'did not answer a ping' not in srv.log_text():
+        assert time.monotonic() < deadline, srv.log_tail()
+        time.sleep(0.2)
+    c = resume(raw, srv, 'alice', previd, 0)
+    r = c.wait_for(lambda x: x.tag == q(NS_SM, 'resumed'))
+    assert r.get('previd') == previd, text_of(r)
+
+
+def test_server_ping_is_counted(raw, server_factory):
+    """XEP-0198 4: every stanza the server sends counts, its own pings
+    included: acknowledging a ping with h=1 is accepted."""
+    srv = server_factory(modules=MODULES, overrides={
+        'c2s': {'idle_timeout': 5, 'ping_timeout': 5}})
+    c = raw.logged_in('bob', resource='pinged', server=srv)
+    c.send("<enable xmlns='%s'/>" % NS_SM)
+    c.wait_for(lambda x: x.tag == q(NS_SM, 'enabled'))
+    ping = c.wait_for(lambda x: x.tag == q(NS_CLIENT, 'iq') and
+                      x.get('type') == 'get', 10.0, 'server ping')
+    c.send("<iq type='result' id='%s' to='%s'/>" % (ping.get('id'), DOMAIN))
+    c.send("<a xmlns='%s' h='1'/>" % NS_SM)
+    c.iq("<ping xmlns='urn:xmpp:ping'/>", to=DOMAIN)
+    assert c.is_open()
