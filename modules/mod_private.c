@@ -320,60 +320,23 @@ private_other(struct mp_event *ev, void *arg)
 	return MP_HANDLED;
 }
 
-struct private_keys {
-	struct mp_arena	*arena;
-	struct mp_val	*keys;
-	size_t		 n, cap;
-};
-
-static int
-private_collect_cb(const struct mp_val *key, const struct mp_val *val,
-    void *arg)
-{
-	struct private_keys *k = arg;
-	char *nd;
-
-	if (k->n == k->cap) {
-		struct mp_val *nk;
-
-		k->cap = k->cap ? k->cap * 2 : 16;
-		nk = mp_arena_alloc(k->arena, k->cap * sizeof(*nk));
-		if (k->n > 0)
-			memcpy(nk, k->keys, k->n * sizeof(*nk));
-		k->keys = nk;
-	}
-	/* Copied: the scan's memory may move under the deletes. */
-	nd = mp_arena_alloc(k->arena, key->len + 1);
-	memcpy(nd, key->data, key->len);
-	k->keys[k->n].data = nd;
-	k->keys[k->n].len = key->len;
-	k->n++;
-	return 0;
-}
-
 static int
 private_delete_txn(struct mp_txn *txn, void *arg, const char **error_r)
 {
 	const char *bare = arg;
-	struct private_keys k = { .arena = mp_arena_new() };
+	struct mp_arena *a = mp_arena_new();
 	char *start, *end;
 	size_t rlen;
-	int rc = 0;
+	long n;
 
-	private_range(k.arena, bare, &start, &end, &rlen);
-	if (mp_txn_scan(txn, private.db, start, rlen, end, rlen, false,
-	    private_collect_cb, &k) == -1) {
-		*error_r = "scan failed";
-		rc = -1;
+	private_range(a, bare, &start, &end, &rlen);
+	n = mp_txn_del_range(txn, private.db, start, rlen, end, rlen);
+	mp_arena_free(a);
+	if (n == -1) {
+		*error_r = "delete failed";
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < k.n; i++)
-		if (mp_txn_del(txn, private.db, k.keys[i].data,
-		    k.keys[i].len) == -1) {
-			*error_r = "delete failed";
-			rc = -1;
-		}
-	mp_arena_free(k.arena);
-	return rc;
+	return 0;
 }
 
 static enum mp_verdict

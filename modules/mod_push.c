@@ -90,56 +90,16 @@ push_store_error(const char *error)
 }
 
 /* Keys of a range, copied: the scan's memory may move under deletes. */
-struct push_keys {
-	struct mp_arena	*arena;
-	struct mp_val	*keys;
-	size_t		 n, cap;
-};
-
-static int
-push_collect_cb(const struct mp_val *key, const struct mp_val *val, void *arg)
-{
-	struct push_keys *k = arg;
-	char *d;
-
-	if (k->n == k->cap) {
-		struct mp_val *nk;
-
-		k->cap = k->cap ? k->cap * 2 : 16;
-		nk = mp_arena_alloc(k->arena, k->cap * sizeof(*nk));
-		if (k->n > 0)
-			memcpy(nk, k->keys, k->n * sizeof(*nk));
-		k->keys = nk;
-	}
-	d = mp_arena_alloc(k->arena, key->len + 1);
-	memcpy(d, key->data, key->len);
-	k->keys[k->n].data = d;
-	k->keys[k->n].len = key->len;
-	k->n++;
-	return 0;
-}
-
 /* Deletes every key in [start, end). */
 static int
 push_delete_range(struct mp_txn *txn, const char *start, const char *end,
     size_t len, const char **error_r)
 {
-	struct push_keys k = { .arena = mp_arena_new() };
-	int rc = 0;
-
-	if (mp_txn_scan(txn, push.db, start, len, end, len, false,
-	    push_collect_cb, &k) == -1) {
-		*error_r = "scan failed";
-		rc = -1;
+	if (mp_txn_del_range(txn, push.db, start, len, end, len) == -1) {
+		*error_r = "delete failed";
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < k.n; i++)
-		if (mp_txn_del(txn, push.db, k.keys[i].data,
-		    k.keys[i].len) == -1) {
-			*error_r = "delete failed";
-			rc = -1;
-		}
-	mp_arena_free(k.arena);
-	return rc;
+	return 0;
 }
 
 struct push_enable {

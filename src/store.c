@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <magpie/arena.h>
 #include <magpie/log.h>
 #include <magpie/store.h>
 
@@ -209,4 +210,52 @@ bool
 mp_store_is_full(const char *error)
 {
 	return error != NULL && strcmp(error, MP_STORE_FULL) == 0;
+}
+
+struct del_keys {
+	struct mp_arena	*arena;
+	struct mp_val	*keys;
+	size_t		 n, cap;
+};
+
+static int
+del_collect(const struct mp_val *key, const struct mp_val *val, void *arg)
+{
+	struct del_keys *k = arg;
+	struct mp_val *nk;
+	char *copy;
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 16;
+		nk = mp_arena_alloc(k->arena, k->cap * sizeof(*nk));
+		if (k->n > 0)
+			memcpy(nk, k->keys, k->n * sizeof(*nk));
+		k->keys = nk;
+	}
+	/* Copied: the scan's memory may move under the deletes. */
+	copy = mp_arena_alloc(k->arena, key->len + 1);
+	memcpy(copy, key->data, key->len);
+	k->keys[k->n].data = copy;
+	k->keys[k->n].len = key->len;
+	k->n++;
+	return 0;
+}
+
+long
+mp_txn_del_range(struct mp_txn *txn, struct mp_db *db, const void *start,
+    size_t slen, const void *end, size_t elen)
+{
+	struct del_keys k = { .arena = mp_arena_new() };
+	long n = 0;
+
+	if (mp_txn_scan(txn, db, start, slen, end, elen, false, del_collect,
+	    &k) == -1)
+		n = -1;
+	for (size_t i = 0; n != -1 && i < k.n; i++)
+		if (mp_txn_del(txn, db, k.keys[i].data, k.keys[i].len) == -1)
+			n = -1;
+		else
+			n++;
+	mp_arena_free(k.arena);
+	return n;
 }

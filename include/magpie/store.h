@@ -55,6 +55,10 @@ int	mp_txn_put(struct mp_txn *txn, struct mp_db *db, const void *key,
 int	mp_txn_del(struct mp_txn *txn, struct mp_db *db, const void *key,
 	    size_t klen);
 
+/* Deletes every key k with start <= k < end; the number deleted, or -1. */
+long	mp_txn_del_range(struct mp_txn *txn, struct mp_db *db,
+	    const void *start, size_t slen, const void *end, size_t elen);
+
 /*
  * Visits the keys k with start <= k < end in key order (reverse: from the
  * largest down). A NULL start or end is unbounded. cb returns 0 to go on,
