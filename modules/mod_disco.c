@@ -110,6 +110,7 @@ disco_account_info(struct mp_event *ev, void *arg)
 	}
 	b.query = disco_result_query(ev, NS_DISCO_INFO, &iq);
 	disco_add_identity("account", "registered", NULL, &b);
+	mp_account_features_foreach(disco_add_feature, &b);
 	disco_extend(ev, "disco-info/account", b.query);
 	mp_reply(ev, iq);
 	return MP_HANDLED;

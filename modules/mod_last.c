@@ -277,16 +277,6 @@ last_user_deleted(struct mp_event *ev, void *arg)
 }
 
 /* Lists jabber:iq:last among the features of an account's bare JID. */
-static enum mp_verdict
-last_disco_account(struct mp_event *ev, void *arg)
-{
-	struct mp_node *f = mp_node_add(ev->arena, ev->stanza, NULL,
-	    "feature");
-
-	mp_node_set_attr(ev->arena, f, "var", NS_LAST);
-	return MP_PASS;
-}
-
 static int
 last_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 {
@@ -297,7 +287,6 @@ last_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 		{ "presence/broadcast", last_presence, MP_PRIO_POLICY },
 		{ "session-closed", last_session_closed, MP_PRIO_NORMAL },
 		{ "user-deleted", last_user_deleted, MP_PRIO_NORMAL },
-		{ "disco-info/account", last_disco_account, MP_PRIO_NORMAL },
 	};
 
 	last_mc = mc;
@@ -305,6 +294,7 @@ last_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	    error_r) == -1)
 		return -1;
 	mp_add_feature(mc, NS_LAST);
+	mp_add_account_feature(mc, NS_LAST);
 	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
 	    == -1)
 		return -1;

@@ -8,7 +8,6 @@
 #define NS_PUSH		"urn:xmpp:push:0"
 #define NS_PUBSUB	"http://jabber.org/protocol/pubsub"
 #define NS_DATA		"jabber:x:data"
-#define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
 #define PUSH_SUMMARY	"urn:xmpp:push:summary"
 /* Node names longer than this are refused: they are only an opaque id. */
 #define PUSH_NODE_MAX	1024
@@ -453,16 +452,6 @@ push_message(struct mp_event *ev, void *arg)
 }
 
 /* XEP-0357 4: the account advertises the feature. */
-static enum mp_verdict
-push_disco_account(struct mp_event *ev, void *arg)
-{
-	struct mp_node *f = mp_node_add(ev->arena, ev->stanza, NS_DISCO_INFO,
-	    "feature");
-
-	mp_node_set_attr(ev->arena, f, "var", NS_PUSH);
-	return MP_PASS;
-}
-
 static int
 push_wipe_txn(struct mp_txn *txn, void *arg, const char **error_r)
 {
@@ -502,7 +491,6 @@ push_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 		{ "message/full", push_message, MP_PRIO_NORMAL },
 		/* Before offline storage, which stops the dispatch. */
 		{ "message/offline", push_message, MP_PRIO_NORMAL },
-		{ "disco-info/account", push_disco_account, MP_PRIO_NORMAL },
 		{ "user-deleted", push_user_deleted, MP_PRIO_NORMAL },
 	};
 	const struct push_conf *pc = conf;
@@ -515,6 +503,7 @@ push_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	    error_r) == -1)
 		return -1;
 	mp_add_feature(mc, NS_PUSH);
+	mp_add_account_feature(mc, NS_PUSH);
 	return mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]),
 	    error_r);
 }

@@ -169,15 +169,6 @@ vcard_set_other(struct mp_event *ev, void *arg)
 	return MP_HANDLED;
 }
 
-/* XEP-0054 section 6: an account advertises vcard-temp in its disco#info. */
-static enum mp_verdict
-vcard_account_info(struct mp_event *ev, void *arg)
-{
-	mp_node_set_attr(ev->arena, mp_node_add(ev->arena, ev->stanza, NULL,
-	    "feature"), "var", NS_VCARD);
-	return MP_PASS;
-}
-
 static enum mp_verdict
 vcard_user_deleted(struct mp_event *ev, void *arg)
 {
@@ -199,7 +190,6 @@ vcard_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 		{ "iq-get/bare/" NS_VCARD ":vCard", vcard_get, MP_PRIO_NORMAL },
 		{ "iq-set/bare/" NS_VCARD ":vCard", vcard_set_other,
 		    MP_PRIO_NORMAL },
-		{ "disco-info/account", vcard_account_info, MP_PRIO_NORMAL },
 		{ "user-deleted", vcard_user_deleted, MP_PRIO_NORMAL },
 	};
 	const struct vcard_conf *vc = conf;
@@ -209,6 +199,8 @@ vcard_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 	    error_r) == -1)
 		return -1;
 	mp_add_feature(mc, NS_VCARD);
+	/* XEP-0054 section 6: an account advertises vcard-temp too. */
+	mp_add_account_feature(mc, NS_VCARD);
 	if (mp_hook_all(mc, hooks, sizeof(hooks) / sizeof(hooks[0]), error_r)
 	    == -1)
 		return -1;

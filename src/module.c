@@ -1,5 +1,6 @@
 /* module.c - the module loader and what modules register: hooks, features, identities. */
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct mp_module_ctx {
 struct feature {
 	struct mp_module_ctx	*owner;
 	char			*var;
+	bool			 account;	/* on accounts' disco#info */
 };
 
 struct identity {
@@ -79,16 +81,30 @@ mp_hook_all(struct mp_module_ctx *mc, const struct mp_hook_spec *hooks,
 	return 0;
 }
 
-void
-mp_add_feature(struct mp_module_ctx *mc, const char *var)
+static void
+feature_add(struct mp_module_ctx *mc, const char *var, bool account)
 {
 	for (size_t i = 0; i < nfeatures; i++)
-		if (strcmp(features[i].var, var) == 0)
+		if (features[i].account == account &&
+		    strcmp(features[i].var, var) == 0)
 			return;
 	features = mp_xrealloc(features, (nfeatures + 1) * sizeof(*features));
 	features[nfeatures].owner = mc;
 	features[nfeatures].var = mp_xstrdup(var);
+	features[nfeatures].account = account;
 	nfeatures++;
+}
+
+void
+mp_add_feature(struct mp_module_ctx *mc, const char *var)
+{
+	feature_add(mc, var, false);
+}
+
+void
+mp_add_account_feature(struct mp_module_ctx *mc, const char *var)
+{
+	feature_add(mc, var, true);
 }
 
 void
@@ -116,7 +132,16 @@ void
 mp_features_foreach(mp_feature_cb *cb, void *arg)
 {
 	for (size_t i = 0; i < nfeatures; i++)
-		cb(features[i].var, arg);
+		if (!features[i].account)
+			cb(features[i].var, arg);
+}
+
+void
+mp_account_features_foreach(mp_feature_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < nfeatures; i++)
+		if (features[i].account)
+			cb(features[i].var, arg);
 }
 
 void

@@ -89,6 +89,8 @@ struct mp_hook_spec {
 int	 mp_hook_all(struct mp_module_ctx *mc, const struct mp_hook_spec *hooks,
 	    size_t n, const char **error_r);
 void	 mp_add_feature(struct mp_module_ctx *mc, const char *var);
+/* A feature of every account, shown on accounts' disco#info (XEP-0030 3.1). */
+void	 mp_add_account_feature(struct mp_module_ctx *mc, const char *var);
 void	 mp_add_identity(struct mp_module_ctx *mc, const char *category,
 	    const char *type, const char *name);
 const char *mp_module_name(const struct mp_module_ctx *mc);
@@ -100,6 +102,7 @@ typedef void mp_feature_cb(const char *var, void *arg);
 typedef void mp_identity_cb(const char *category, const char *type,
     const char *name, void *arg);
 void	 mp_features_foreach(mp_feature_cb *cb, void *arg);
+void	 mp_account_features_foreach(mp_feature_cb *cb, void *arg);
 void	 mp_identities_foreach(mp_identity_cb *cb, void *arg);
 
 /* Server facts. */

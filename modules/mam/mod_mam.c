@@ -219,16 +219,6 @@ mam_forbidden(struct mp_event *ev, void *arg)
 }
 
 static enum mp_verdict
-mam_disco_account(struct mp_event *ev, void *arg)
-{
-	mp_node_set_attr(ev->arena, mp_node_add(ev->arena, ev->stanza, NULL,
-	    "feature"), "var", NS_MAM);
-	mp_node_set_attr(ev->arena, mp_node_add(ev->arena, ev->stanza, NULL,
-	    "feature"), "var", NS_MAM_EXT);
-	return MP_PASS;
-}
-
-static enum mp_verdict
 mam_user_deleted(struct mp_event *ev, void *arg)
 {
 	const char *bare = mp_jid_bare(ev->arena, &ev->from), *err;
@@ -276,7 +266,6 @@ static const struct mp_hook_spec mam_hooks[] = {
 	{ "iq-get/bare/" NS_MAM ":metadata", mam_forbidden, MP_PRIO_NORMAL },
 	{ "iq-get/bare/" NS_MAM ":prefs", mam_forbidden, MP_PRIO_NORMAL },
 	{ "iq-set/bare/" NS_MAM ":prefs", mam_forbidden, MP_PRIO_NORMAL },
-	{ "disco-info/account", mam_disco_account, MP_PRIO_NORMAL },
 	{ "user-deleted", mam_user_deleted, MP_PRIO_NORMAL },
 };
 
@@ -302,6 +291,8 @@ mam_load(struct mp_module_ctx *mc, const void *conf, const char **error_r)
 		return -1;
 	mp_add_feature(mc, NS_MAM);
 	mp_add_feature(mc, NS_MAM_EXT);
+	mp_add_account_feature(mc, NS_MAM);
+	mp_add_account_feature(mc, NS_MAM_EXT);
 	if (mam_retention_days > 0)
 		mp_timer_add(mc, MAM_EXPIRE_FIRST_MS, mam_expire_tick, NULL);
 	return 0;
