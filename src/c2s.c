@@ -222,6 +222,38 @@ mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls)
 	}
 }
 
+/*
+ * Streams that read nothing for this long give their parser back
+ * (mp_xmlstream_trim): most sessions are idle most of the time.
+ */
+#define C2S_TRIM_SECONDS	2
+
+static struct event *c2s_trim_ev;
+
+static void
+c2s_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct mp_session *s;
+	long now = c2s_now();
+
+	for (s = mp_sessions_all(); s != NULL; s = s->next_all)
+		if (now - s->last_read >= C2S_TRIM_SECONDS) {
+			if (s->xs != NULL)
+				mp_xmlstream_trim(s->xs);
+			if (s->conn != NULL)
+				mp_conn_trim(s->conn);
+		}
+}
+
+void
+mp_c2s_init(void)
+{
+	struct timeval tv = { C2S_TRIM_SECONDS, 0 };
+
+	c2s_trim_ev = event_new(mp_srv.base, -1, EV_PERSIST, c2s_trim, NULL);
+	event_add(c2s_trim_ev, &tv);
+}
+
 static void
 c2s_destroy(struct mp_session *s)
 {
@@ -795,6 +827,9 @@ mp_c2s_free_all(void)
 {
 	while (mp_sessions_all() != NULL)
 		c2s_destroy(mp_sessions_all());
+	if (c2s_trim_ev != NULL)
+		event_free(c2s_trim_ev);
+	c2s_trim_ev = NULL;
 }
 
 void

@@ -10,6 +10,8 @@
 struct mp_node;
 struct mp_session;
 
+/* Starts the sweep that frees idle streams' parsers. */
+void	mp_c2s_init(void);
 void	mp_c2s_accept(int fd, const struct sockaddr *peer, bool direct_tls);
 void	mp_c2s_send(struct mp_session *s, const struct mp_node *stanza);
 /* Closes every stream with <system-shutdown/>. */
@@ -50,7 +52,7 @@ void	mp_c2s_sasl_features(struct mp_session *s, struct mp_arena *a,
 /* <auth/>, <response/>, <abort/>. */
 void	mp_c2s_sasl(struct mp_session *s, struct mp_node *st,
 	    struct mp_arena *a);
-/* Frees every session still there (after the shutdown grace period). */
+/* Frees every session still there (after the shutdown grace period) and the sweep. */
 void	mp_c2s_free_all(void);
 
 #endif

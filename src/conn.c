@@ -350,6 +350,15 @@ conn_flush(struct mp_conn *c)
 	return 1;
 }
 
+void
+mp_conn_trim(struct mp_conn *c)
+{
+	if (c->out_off == c->out.len) {
+		mp_buf_free(&c->out);
+		c->out_off = 0;
+	}
+}
+
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -29,6 +29,8 @@ bool		 mp_conn_is_tls(const struct mp_conn *c);
 void		 mp_conn_write(struct mp_conn *c, const void *data, size_t len);
 /* Sends what is queued, then closes: closed() follows. */
 void		 mp_conn_close(struct mp_conn *c, const char *why);
+/* Frees the output buffer when nothing waits in it (idle connections). */
+void		 mp_conn_trim(struct mp_conn *c);
 /* Stops reading (the stream is being closed). */
 void		 mp_conn_stop_reading(struct mp_conn *c);
 const char	*mp_conn_peer(const struct mp_conn *c);

@@ -114,6 +114,19 @@ level_of(const char *name, bool debug)
 	return MP_LOG_INFO;
 }
 
+/* Each client is a file: use every descriptor the hard limit allows. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		mp_log_warn("setrlimit(RLIMIT_NOFILE)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +153,7 @@ main(int argc, char **argv)
 		usage();
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if ((mp_srv.conf = mp_config_load(path, report_stderr, &nerr)) == NULL ||
 	    mp_modules_open(mp_srv.conf, report_stderr, &nerr) == -1)
 		mp_fatalx("%s: %d configuration error%s", path, nerr,
@@ -165,6 +179,7 @@ main(int argc, char **argv)
 		mp_fatalx("event_base_new failed");
 	mp_srv.started = time(NULL);
 	mp_router_init();
+	mp_c2s_init();
 	if (mp_listeners_open(mp_srv.conf, &err) == -1)
 		mp_fatalx("%s", err);
 	if (mp_modules_start(&err) == -1)

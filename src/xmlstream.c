@@ -13,6 +13,7 @@
 #include <magpie/xml.h>
 
 #include "xmlstream.h"
+#include "xmlstream_mem.h"
 
 #define XS_DEFAULT_MAX_STANZA	262144
 #define XS_DEFAULT_MAX_DEPTH	64
@@ -21,6 +22,12 @@
 /* Scratch text above this size is freed rather than kept between stanzas. */
 #define XS_TEXT_KEEP		4096
 #define XS_NS_SEP		' '
+/*
+ * A parser past this much memory is replaced at the next stanza boundary:
+ * expat remembers every element and attribute name it has seen, so a
+ * stream of ever new names would otherwise grow it without end.
+ */
+#define XS_PARSER_RECYCLE	(64 * 1024)
 
 /*
  * Where the bytes received so far end, as far as markup goes. Only bytes up
@@ -58,6 +65,7 @@ struct mp_xmlstream {
 	struct mp_xmlstream_cbs cbs;
 	void		*ctx;
 	XML_Parser	 parser;
+	struct xs_mem	*mem;		/* the parser's memory */
 	size_t		 max_stanza;
 	unsigned	 max_depth;
 
@@ -74,6 +82,19 @@ struct mp_xmlstream {
 	struct mp_node	*cur;
 	struct mp_buf	 text;		/* text not yet in a node */
 	char		*root_default_ns;
+	/* The root's namespace declarations, while it is being read. */
+	struct mp_buf	 root_decls;
+	/*
+	 * The root's start tag as a parser needs it to read stanzas: its
+	 * qualified name and namespace declarations. A stream idle between
+	 * stanzas frees its parser; the next bytes go to a new parser that
+	 * first reads this (mp_xmlstream_trim()). NULL: cannot be parked.
+	 */
+	char		*replay;
+	size_t		 replay_len;
+	bool		 replaying;
+	/* Stream offset minus expat's byte index (a new parser counts anew). */
+	int64_t		 pos_adjust;
 
 	/* After an error, a stop or the end: nothing more is parsed. */
 	bool		 dead;
@@ -92,9 +113,12 @@ xmlstream_is_ws(unsigned char c)
 static uint64_t
 xmlstream_pos(struct mp_xmlstream *xs)
 {
-	XML_Index i = XML_GetCurrentByteIndex(xs->parser);
+	XML_Index i;
 
-	return i < 0 ? xs->fed_total : (uint64_t)i;
+	if (xs->parser == NULL)
+		return xs->fed_total;
+	i = XML_GetCurrentByteIndex(xs->parser);
+	return i < 0 ? xs->fed_total : (uint64_t)(i + xs->pos_adjust);
 }
 
 /* Drops everything a stream holds between feeds. */
@@ -108,6 +132,7 @@ xmlstream_release(struct mp_xmlstream *xs)
 	mp_buf_free(&xs->hold);
 	free(xs->root_default_ns);
 	xs->root_default_ns = NULL;
+	mp_buf_free(&xs->root_decls);
 }
 
 /* Reports an error once; the stream parses nothing more until reset. */
@@ -119,7 +144,8 @@ xmlstream_fail(struct mp_xmlstream *xs, enum mp_xs_error err,
 		return;
 	xs->dead = true;
 	xs->stop_at = at;
-	XML_StopParser(xs->parser, XML_FALSE);
+	if (xs->parser != NULL)
+		XML_StopParser(xs->parser, XML_FALSE);
 	if (xs->cbs.error != NULL)
 		xs->cbs.error(xs->ctx, err, detail);
 }
@@ -250,6 +276,38 @@ xmlstream_build(struct mp_xmlstream *xs, const char *name, const char **atts)
 	xs->cur = n;
 }
 
+/*
+ * Keeps what a new parser needs to go on with this stream: the root's
+ * qualified name as written (an end tag must match it) and its namespace
+ * declarations. Without expat's input context the stream just stays unparked.
+ */
+static void
+xmlstream_keep_root(struct mp_xmlstream *xs)
+{
+	const char *ctx;
+	int off, size, i;
+	struct mp_buf b = { 0 };
+
+	ctx = XML_GetInputContext(xs->parser, &off, &size);
+	if (ctx == NULL || off < 0 || off >= size || ctx[off] != '<')
+		goto out;
+	for (i = off + 1; i < size; i++)
+		if (xmlstream_is_ws((unsigned char)ctx[i]) || ctx[i] == '/' ||
+		    ctx[i] == '>')
+			break;
+	if (i == size || i == off + 1)
+		goto out;
+	mp_buf_append(&b, ctx + off, (size_t)(i - off));
+	mp_buf_append(&b, xs->root_decls.data, xs->root_decls.len);
+	mp_buf_putc(&b, '>');
+	free(xs->replay);
+	xs->replay_len = b.len;
+	xs->replay = mp_xstrndup(b.data, b.len);
+	mp_buf_free(&b);
+out:
+	mp_buf_free(&xs->root_decls);
+}
+
 static void XMLCALL
 xmlstream_start(void *ud, const char *name, const char **atts)
 {
@@ -261,6 +319,9 @@ xmlstream_start(void *ud, const char *name, const char **atts)
 	if (xs->depth == 1) {
 		/* Only the root's declarations are of interest. */
 		XML_SetStartNamespaceDeclHandler(xs->parser, NULL);
+		if (xs->replaying)
+			return;
+		xmlstream_keep_root(xs);
 		xmlstream_header(xs, name, atts);
 		return;
 	}
@@ -332,7 +393,25 @@ xmlstream_ns_decl(void *ud, const char *prefix, const char *uri)
 {
 	struct mp_xmlstream *xs = ud;
 
-	if (xs->dead || xs->depth != 0 || prefix != NULL)
+	const char *u = uri != NULL ? uri : "";
+
+	if (xs->dead || xs->depth != 0 || xs->replaying)
+		return;
+	mp_buf_puts(&xs->root_decls, " xmlns");
+	if (prefix != NULL) {
+		mp_buf_putc(&xs->root_decls, ':');
+		mp_buf_puts(&xs->root_decls, prefix);
+	}
+	mp_buf_puts(&xs->root_decls, "='");
+	for (; *u != '\0'; u++) {
+		if (*u == '&' || *u == '<' || *u == '\'' || *u == '\t' ||
+		    *u == '\n' || *u == '\r')
+			mp_buf_printf(&xs->root_decls, "&#%d;", *u);
+		else
+			mp_buf_putc(&xs->root_decls, *u);
+	}
+	mp_buf_putc(&xs->root_decls, '\'');
+	if (prefix != NULL)
 		return;
 	free(xs->root_default_ns);
 	xs->root_default_ns = mp_xstrdup(uri != NULL ? uri : "");
@@ -401,11 +480,15 @@ xmlstream_pi(void *ud, const char *target, const char *data)
 static void
 xmlstream_parser_new(struct mp_xmlstream *xs)
 {
+	struct xs_mem *prev;
 	XML_Parser p;
 
-	p = XML_ParserCreateNS("UTF-8", XS_NS_SEP);
+	xs->mem = xs_mem_new();
+	prev = xs_mem_enter(xs->mem);
+	p = XML_ParserCreate_MM("UTF-8", xs_mem_suite(), " ");
+	xs_mem_leave(prev);
 	if (p == NULL)
-		mp_fatalx("XML_ParserCreateNS: out of memory");
+		mp_fatalx("XML_ParserCreate_MM: out of memory");
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, xmlstream_start, xmlstream_end);
 	XML_SetCharacterDataHandler(p, xmlstream_chars);
@@ -420,6 +503,21 @@ xmlstream_parser_new(struct mp_xmlstream *xs)
 	/* Our own hold-back keeps this linear; see struct xs_scan. */
 	XML_SetReparseDeferralEnabled(p, XML_FALSE);
 	xs->parser = p;
+}
+
+static void
+xmlstream_parser_free(struct mp_xmlstream *xs)
+{
+	struct xs_mem *prev;
+
+	if (xs->parser == NULL)
+		return;
+	prev = xs_mem_enter(xs->mem);
+	XML_ParserFree(xs->parser);
+	xs_mem_leave(prev);
+	xs_mem_free(xs->mem);
+	xs->parser = NULL;
+	xs->mem = NULL;
 }
 
 struct mp_xmlstream *
@@ -441,7 +539,8 @@ mp_xmlstream_free(struct mp_xmlstream *xs)
 	if (xs == NULL)
 		return;
 	xmlstream_release(xs);
-	XML_ParserFree(xs->parser);
+	xmlstream_parser_free(xs);
+	free(xs->replay);
 	free(xs);
 }
 
@@ -463,7 +562,11 @@ static void
 xmlstream_do_reset(struct mp_xmlstream *xs)
 {
 	xmlstream_release(xs);
-	XML_ParserFree(xs->parser);
+	xmlstream_parser_free(xs);
+	free(xs->replay);
+	xs->replay = NULL;
+	xs->replay_len = 0;
+	xs->pos_adjust = 0;
 	memset(&xs->scan, 0, sizeof(xs->scan));
 	xs->in_total = xs->fed_total = 0;
 	xs->depth = 0;
@@ -722,17 +825,58 @@ xmlstream_map_error(enum XML_Error e)
 	}
 }
 
+/* A parked stream gets a new parser that reads the root's start tag first. */
+static bool
+xmlstream_unpark(struct mp_xmlstream *xs)
+{
+	bool ok;
+	struct xs_mem *prev;
+
+	xmlstream_parser_new(xs);
+	xs->depth = 0;
+	xs->replaying = true;
+	prev = xs_mem_enter(xs->mem);
+	ok = XML_Parse(xs->parser, xs->replay, (int)xs->replay_len,
+	    XML_FALSE) == XML_STATUS_OK && xs->depth == 1;
+	xs_mem_leave(prev);
+	xs->replaying = false;
+	xs->pos_adjust = (int64_t)xs->fed_total - (int64_t)xs->replay_len;
+	return ok;
+}
+
 /* Gives bytes to expat in slices; stops at an error or a stop. */
 static void
 xmlstream_parse(struct mp_xmlstream *xs, const char *p, size_t len)
 {
+	struct xs_mem *prev;
 	enum XML_Error e;
-	size_t n;
+	enum XML_Status st;
+	size_t i, n;
 
+	if (xs->parser == NULL) {
+		/* Whitespace keepalives do not wake a parked stream. */
+		for (i = 0; i < len && xmlstream_is_ws((unsigned char)p[i]);
+		    i++)
+			;
+		if (i == len) {
+			xs->fed_total += len;
+			return;
+		}
+		if (!xmlstream_unpark(xs)) {
+			/* Cannot happen: expat read the same tag before. */
+			mp_log_warnx("xmlstream: a stream's root did not "
+			    "parse again");
+			xmlstream_fail(xs, MP_XS_NOT_WELL_FORMED,
+			    "Internal parser error", xs->fed_total);
+			return;
+		}
+	}
 	while (len > 0 && !xs->dead) {
 		n = len < XS_SLICE ? len : XS_SLICE;
-		if (XML_Parse(xs->parser, p, (int)n, XML_FALSE) !=
-		    XML_STATUS_OK) {
+		prev = xs_mem_enter(xs->mem);
+		st = XML_Parse(xs->parser, p, (int)n, XML_FALSE);
+		xs_mem_leave(prev);
+		if (st != XML_STATUS_OK) {
 			e = XML_GetErrorCode(xs->parser);
 			if (e != XML_ERROR_ABORTED)
 				xmlstream_fail(xs, xmlstream_map_error(e),
@@ -825,10 +969,49 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 		ret = len;
 		if (xs->hold.len == 0)
 			mp_buf_free(&xs->hold);
+		if (xs->parser != NULL &&
+		    xs_mem_footprint(xs->mem) > XS_PARSER_RECYCLE)
+			mp_xmlstream_trim(xs);
 	}
 	if (xs->reset_pending)
 		xmlstream_do_reset(xs);
 	return ret;
+}
+
+bool
+mp_xmlstream_trim(struct mp_xmlstream *xs)
+{
+	if (xs->parser == NULL)
+		return true;
+	if (xs->dead || xs->in_feed || xs->replay == NULL || xs->depth != 1 ||
+	    xs->arena != NULL || xs->hold.len > 0 ||
+	    xs->fed_total != xs->in_total || xs->scan.depth != 1 ||
+	    xs->scan.state != SCAN_TEXT)
+		return false;
+	/*
+	 * Expat must hold nothing either: on malformed input it may keep a
+	 * token our scanner took as complete (e.g. "<![CD/>"), and a trailing
+	 * CR in case an LF follows.
+	 */
+	if (xmlstream_pos(xs) != xs->fed_total)
+		return false;
+	xmlstream_parser_free(xs);
+	mp_buf_free(&xs->text);
+	mp_buf_free(&xs->hold);
+	return true;
+}
+
+size_t
+mp_xmlstream_parser_memory(const struct mp_xmlstream *xs)
+{
+	return xs->parser != NULL && xs->mem != NULL ?
+	    xs_mem_footprint(xs->mem) : 0;
+}
+
+bool
+mp_xmlstream_parked(const struct mp_xmlstream *xs)
+{
+	return xs->parser == NULL;
 }
 
 void

@@ -2,6 +2,7 @@
 #ifndef MP_XMLSTREAM_H
 #define MP_XMLSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mp_arena;
@@ -60,6 +61,15 @@ size_t	 mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data,
 void	 mp_xmlstream_set_ctx(struct mp_xmlstream *xs, void *ctx);
 /* From a callback: stop after the current element (stream restarts). */
 void	 mp_xmlstream_stop(struct mp_xmlstream *xs);
+/*
+ * Between stanzas, frees the parser (expat's state is most of an idle
+ * session's memory); the next non-whitespace bytes build a new one that
+ * goes on with the same stream. Returns whether the stream is parked.
+ */
+bool	 mp_xmlstream_trim(struct mp_xmlstream *xs);
+bool	 mp_xmlstream_parked(const struct mp_xmlstream *xs);
+/* Bytes the parser holds now (0 when parked). */
+size_t	 mp_xmlstream_parser_memory(const struct mp_xmlstream *xs);
 /* A fresh parser for a stream restart (after STARTTLS or SASL). */
 void	 mp_xmlstream_reset(struct mp_xmlstream *xs);
 

@@ -12,6 +12,15 @@
 #include <event2/event.h>
 #include <gnutls/gnutls.h>
 
+enum bench_scenario {
+	BENCH_S_IDLE,
+	BENCH_S_LOGIN,
+	BENCH_S_CHAT,
+	BENCH_S_HANDSHAKE,	/* TLS (after STARTTLS) and close */
+	BENCH_S_PBKDF2,		/* in-process, no server */
+	BENCH_S_MAM,
+};
+
 enum bench_tls {
 	BENCH_TLS_NONE,
 	BENCH_TLS_STARTTLS,
@@ -88,6 +97,7 @@ struct bench {
 
 	/* Options. */
 	const char		*scenario;
+	enum bench_scenario	 scen;
 	const char		*host;
 	int			 port;
 	const char		*domain;
@@ -109,6 +119,9 @@ struct bench {
 	int			 nsteps;
 	const char		*json_path;
 	const char		*priority;
+	unsigned		 iterations;	/* pbkdf2 */
+	int			 page;		/* mam: RSM max */
+	int			 fill;		/* mam: messages per user */
 	struct sockaddr_in	 dst;
 	struct in_addr		*src;
 	int			 nsrc;
@@ -139,6 +152,17 @@ struct bench {
 	uint64_t		 scram_cache_misses;
 	struct bench_hist	 login_lat;	/* us */
 	struct bench_hist	 msg_lat;	/* us */
+	/* The mam scenario. */
+	uint64_t		 fill_sent;
+	uint64_t		 fill_delivered;
+	uint64_t		 fill_lost;
+	double			 fill_secs;
+	uint64_t		 queries;	/* sent */
+	uint64_t		 queries_ok;
+	uint64_t		 query_errors;
+	uint64_t		 query_results;	/* of the queries answered */
+	/* us, sent to <fin/>: its count is the queries answered. */
+	struct bench_hist	 query_lat;
 	char			 first_error[256];
 	char			 last_error[256];
 	uint64_t		 nerrors;
@@ -156,6 +180,9 @@ void		 bench_conn_send(struct bench_conn *c, const char *data,
 		    size_t len);
 size_t		 bench_conn_queued(const struct bench_conn *c);
 void		 bench_conn_fail(struct bench_conn *c, const char *why);
+/* An attribute of the element's start tag at st, copied into out. */
+bool		 bench_attr(const char *st, size_t len, const char *attr,
+		    char *out, size_t out_len);
 /* Frees the connections that failed since the last call. */
 void		 bench_conn_reap(struct bench *b);
 /* Fails the logins older than b->timeout. */
@@ -165,6 +192,25 @@ void		 bench_conn_expire(struct bench *b);
 void		 bench_on_online(struct bench_conn *c);
 void		 bench_on_message(struct bench_conn *c, const char *st,
 		    size_t len);
+/* An iq result or error that reached an online session. */
+void		 bench_on_iq(struct bench_conn *c, const char *st, size_t len);
+/* An online session is going away: forget the pointer. */
+void		 bench_on_offline(struct bench_conn *c);
+
+/* mam.c: the archive fill and the XEP-0313 page queries. */
+void		 bench_mam_fill_start(struct bench *b);
+/* Tops up the senders; true once every message arrived or it stalled. */
+bool		 bench_mam_fill_tick(struct bench *b, uint64_t now);
+/* Sends one query from a random online user; false when none can go. */
+bool		 bench_mam_query(struct bench *b);
+/* Fails the queries older than the timeout (all of them with force). */
+void		 bench_mam_expire(struct bench *b, uint64_t now, bool force);
+int		 bench_mam_pending(const struct bench *b);
+void		 bench_mam_message(struct bench_conn *c, const char *st,
+		    size_t len);
+void		 bench_mam_iq(struct bench_conn *c, const char *st, size_t len);
+void		 bench_mam_offline(struct bench_conn *c);
+void		 bench_mam_free(void);
 
 /* scram_client.c: SCRAM-SHA-1/256 and PLAIN, with a key cache. */
 struct bench_scram *bench_sasl_start(struct bench *b, int user,
@@ -176,5 +222,9 @@ char		*bench_sasl_step(struct bench *b, struct bench_scram *s,
 int		 bench_sasl_finish(struct bench_scram *s, const char *b64,
 		    size_t len, const char **error_r);
 void		 bench_sasl_free(struct bench_scram *s);
+/* One PBKDF2 with the hash of a SCRAM mechanism; out has the hash size. */
+int		 bench_pbkdf2(enum bench_mech m, const char *password,
+		    const unsigned char *salt, size_t salt_len, unsigned iter,
+		    unsigned char *out);
 
 #endif

@@ -143,6 +143,7 @@ bench_conn_fail(struct bench_conn *c, const char *why)
 	if (c->online_idx >= 0) {
 		struct bench_conn *last = b->online[--b->nonline];
 
+		bench_on_offline(c);
 		b->online[c->online_idx] = last;
 		last->online_idx = c->online_idx;
 		c->online_idx = -1;
@@ -278,6 +279,17 @@ client_tls_start(struct bench_conn *c)
 	client_handshake(c);
 }
 
+/* The handshake scenario stops here: what follows is the login's cost. */
+static void
+client_handshake_done(struct bench_conn *c)
+{
+	struct bench *b = c->b;
+
+	b->logins_ok++;
+	bench_hist_add(&b->login_lat, (bench_now() - c->t_start) / 1000);
+	bench_conn_fail(c, NULL);
+}
+
 static void
 client_handshake(struct bench_conn *c)
 {
@@ -285,6 +297,10 @@ client_handshake(struct bench_conn *c)
 
 	if (r == 0) {
 		c->tls_on = true;
+		if (c->b->scen == BENCH_S_HANDSHAKE) {
+			client_handshake_done(c);
+			return;
+		}
 		client_stream_header(c);
 	} else if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED ||
 	    !gnutls_error_is_fatal(r)) {
@@ -345,9 +361,8 @@ client_text(const char *st, size_t len, size_t *len_r)
 	return p;
 }
 
-/* An attribute of the element's start tag, copied into out. */
-static bool
-client_attr(const char *st, size_t len, const char *attr, char *out,
+bool
+bench_attr(const char *st, size_t len, const char *attr, char *out,
     size_t out_len)
 {
 	const char *end = memchr(st, '>', len), *p = st;
@@ -432,7 +447,7 @@ client_element(struct bench_conn *c, const char *st, size_t len)
 #define IS(s)	(nl == sizeof(s) - 1 && memcmp(name, s, nl) == 0)
 	if (c->state == BENCH_C_ONLINE || c->state == BENCH_C_CLOSING) {
 		if (IS("message")) {
-			if (client_attr(st, len, "type", type, sizeof(type)) &&
+			if (bench_attr(st, len, "type", type, sizeof(type)) &&
 			    strcmp(type, "error") == 0) {
 				b->msg_errors++;
 				bench_error(b, "%s%d: message error: %.*s",
@@ -440,11 +455,14 @@ client_element(struct bench_conn *c, const char *st, size_t len)
 				    (int)(len < 200 ? len : 200), st);
 			} else
 				bench_on_message(c, st, len);
-		} else if (IS("iq")) {
+		} else if (IS("iq") &&
+		    bench_attr(st, len, "type", type, sizeof(type))) {
 			/* Pings and other gets: answer so that we stay. */
-			if (client_attr(st, len, "type", type, sizeof(type)) &&
-			    strcmp(type, "get") == 0 &&
-			    client_attr(st, len, "id", id, sizeof(id)))
+			if (strcmp(type, "result") == 0 ||
+			    strcmp(type, "error") == 0)
+				bench_on_iq(c, st, len);
+			else if (strcmp(type, "get") == 0 &&
+			    bench_attr(st, len, "id", id, sizeof(id)))
 				client_printf(c, "<iq type='result' id='%s'/>",
 				    id);
 		} else if (IS("error")) {
@@ -503,9 +521,9 @@ client_element(struct bench_conn *c, const char *st, size_t len)
 		}
 		break;
 	case BENCH_C_BIND:
-		if (IS("iq") && client_attr(st, len, "id", id, sizeof(id)) &&
+		if (IS("iq") && bench_attr(st, len, "id", id, sizeof(id)) &&
 		    strcmp(id, "bind1") == 0) {
-			if (!client_attr(st, len, "type", type, sizeof(type)) ||
+			if (!bench_attr(st, len, "type", type, sizeof(type)) ||
 			    strcmp(type, "result") != 0) {
 				bench_conn_fail(c, "bind refused");
 				return false;

@@ -106,6 +106,24 @@ scram_fnv(const char *s)
 	return h;
 }
 
+int
+bench_pbkdf2(enum bench_mech m, const char *password,
+    const unsigned char *salt, size_t salt_len, unsigned iter,
+    unsigned char *out)
+{
+	gnutls_datum_t kd, sd;
+
+	if (m == BENCH_MECH_PLAIN)
+		return -1;
+	kd.data = (unsigned char *)(uintptr_t)password;
+	kd.size = (unsigned)strlen(password);
+	sd.data = (unsigned char *)(uintptr_t)salt;
+	sd.size = (unsigned)salt_len;
+	return gnutls_pbkdf2(m == BENCH_MECH_SCRAM_SHA256 ? GNUTLS_MAC_SHA256 :
+	    GNUTLS_MAC_SHA1, &kd, &sd, iter, out, scram_hash_len(m)) < 0 ?
+	    -1 : 0;
+}
+
 /* The cached keys, computed on a miss: PBKDF2 is the generator's cost. */
 static const struct scram_entry *
 scram_keys(struct bench *b, enum bench_mech m, const char *salt_b64,
@@ -119,7 +137,6 @@ scram_keys(struct bench *b, enum bench_mech m, const char *salt_b64,
 	unsigned char salt[128], salted[SCRAM_KEY];
 	static struct scram_entry tmp;
 	struct scram_entry *e;
-	gnutls_datum_t kd, sd;
 	char key[512];
 	size_t i;
 
@@ -145,11 +162,7 @@ scram_keys(struct bench *b, enum bench_mech m, const char *salt_b64,
 	}
 	/* A full table keeps working, uncached. */
 	e = scram_cache_used < SCRAM_CACHE * 3 / 4 ? &scram_cache[i] : &tmp;
-	kd.data = (unsigned char *)(uintptr_t)b->password;
-	kd.size = (unsigned)strlen(b->password);
-	sd.data = salt;
-	sd.size = (unsigned)salt_len;
-	if (gnutls_pbkdf2(mac, &kd, &sd, iter, salted, hl) < 0 ||
+	if (bench_pbkdf2(m, b->password, salt, salt_len, iter, salted) < 0 ||
 	    gnutls_hmac_fast(mac, salted, hl, "Client Key", 10,
 	    e->client_key) < 0 ||
 	    gnutls_hash_fast(dig, e->client_key, hl, e->stored_key) < 0 ||

@@ -4,7 +4,7 @@
 # usage: tests/bench/smoke.sh BUILDDIR
 # BUILDDIR holds magpied, magpiectl, modules/.libs and tests/bench/magpie-bench
 # (or set MAGPIE_BENCH to the generator). Exits non-zero on any login error,
-# lost session or undelivered message.
+# lost session, undelivered message or failed archive query.
 set -eu
 
 BUILDDIR=$(cd "${1:?usage: smoke.sh BUILDDIR}" && pwd)
@@ -33,11 +33,13 @@ TLSPORT=$(free_port)
 while [ "$TLSPORT" = "$PORT" ]; do TLSPORT=$(free_port); done
 
 mkdir "$TMP/certs" "$TMP/data"
+# The archive commits each message to disk: only the mam run, whose users
+# set their preference to always, pays for it.
 cat > "$TMP/magpie.conf" <<EOF
 listen = ( { type = "c2s"; address = "127.0.0.1"; port = $PORT; },
 	{ type = "c2s-direct-tls"; address = "127.0.0.1"; port = $TLSPORT; } );
 hosts = ( { domain = "localhost"; } );
-modules = [ "disco", "ping", "roster", "presence" ];
+modules = [ "disco", "ping", "roster", "presence", "mam" ];
 module_path = "$BUILDDIR/modules/.libs";
 tls = { certs = "$TMP/certs"; required = true; self_signed = true; };
 storage = { path = "$TMP/data"; };
@@ -45,6 +47,7 @@ auth = { iterations = 4096; };
 limits = { max_connections_per_ip = 0; max_new_connections_per_ip = 0;
 	read_rate = 0; max_auth_failures_per_ip = 0; };
 log = { level = "warn"; };
+mam = { max_page = 100; default_policy = "never"; };
 EOF
 
 i=1
@@ -84,5 +87,7 @@ run --users 20 --duration 3 --rate 200 --size 100 chat
 run --users 20 --duration 2 --rate 20 --tls direct --port "$TLSPORT" \
     --mech scram-sha-256 login
 run --users 20 --duration 2 --rate 20 login
+run --duration 1 --rate 50 --tls direct --port "$TLSPORT" handshake
+run --users 20 --fill 20 --page 10 --duration 2 --rate 50 --settle 0.5 mam
 kill -0 "$PID" || { echo "smoke.sh: magpied died" >&2; exit 1; }
 echo "smoke.sh: OK"

@@ -17,7 +17,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
  * Input: byte 0 chooses limits and when to stop or reset, bytes 1-2 seed
- * the chunk lengths, the rest is the stream. Every input is parsed twice,
+ * the chunk lengths (its top bit: park the stream between chunks), the
+ * rest is the stream. Every input is parsed twice,
  * whole and in chunks; both runs must report exactly the same events,
  * since a TCP peer decides the chunking.
  */
@@ -199,6 +200,9 @@ stream_run(const uint8_t *data, size_t size, uint8_t flags, uint32_t seed,
 		}
 		if (resets > size + 1)
 			stream_die("restarts without progress", &r);
+		/* An idle spell between chunks: the parser may be freed. */
+		if (chunk_max > 0 && (seed & 0x8000) != 0)
+			mp_xmlstream_trim(r.xs);
 	}
 out:
 	*consumed_r = off;

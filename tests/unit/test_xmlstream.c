@@ -84,9 +84,11 @@ static const struct mp_xmlstream_cbs col_cbs = {
 	.error = col_error,
 };
 
-/* Limits and stop for the runs of xs_mutations. */
+/* Limits and stop for the runs of xs_mutations; trim after each feed. */
 static size_t test_limit;
 static const char *test_stop;
+static bool test_trim;
+static int test_parks;
 
 static void
 col_init(struct col *c)
@@ -145,6 +147,9 @@ run_split(const char *s, size_t len, enum split how, size_t at,
 		off += got;
 		if (got < n)
 			break;
+		if (test_trim && !mp_xmlstream_parked(c.xs) &&
+		    mp_xmlstream_trim(c.xs))
+			test_parks++;
 	}
 	if (consumed_r != NULL)
 		*consumed_r = off;
@@ -905,7 +910,10 @@ MP_TEST(xs_mutations)
 		test_limit = rng() % 2 ? 200 + rng() % 400 : 0;
 		test_stop = rng() % 2 ? "iq" : NULL;
 		w = run_split(s, len, WHOLE, 0, &cw);
+		/* Parked between stanzas whenever possible: no difference. */
+		test_trim = iter % 2;
 		b = run_split(s, len, BYTES, 0, &cb);
+		test_trim = false;
 		r = run_split(s, len, RANDOM, 0, &cr);
 		if (strcmp(w, b) != 0 || strcmp(w, r) != 0)
 			fprintf(stderr, "iter %d:\n%.*s\n--whole\n%s--bytes\n%s"
@@ -920,6 +928,8 @@ MP_TEST(xs_mutations)
 	}
 	test_limit = 0;
 	test_stop = NULL;
+	/* The parked runs did park. */
+	CHECK(test_parks > 300);
 	free(s);
 }
 
