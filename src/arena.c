@@ -24,11 +24,29 @@ struct cleanup {
 	void		*arg;
 };
 
+/*
+ * An arena and its first block are one allocation, and freed arenas wait
+ * on a short list for the next: a stanza costs no malloc at all when it
+ * fits the first block, which most do.
+ */
 struct mp_arena {
 	struct block	*blocks;
 	struct cleanup	*cleanups;
 	size_t		 total;
+	struct mp_arena	*next_free;
 };
+
+/* Under AddressSanitizer every arena is freed, so a use after free shows. */
+#ifdef __SANITIZE_ADDRESS__
+#define ARENA_SPARE	0
+#else
+#define ARENA_SPARE	16
+#endif
+#define ARENA_HEAD	((sizeof(struct mp_arena) + ARENA_ALIGN - 1) & \
+			    ~(ARENA_ALIGN - 1))
+
+static struct mp_arena *arena_spare;
+static unsigned arena_nspare;
 
 void *
 mp_xmalloc(size_t size)
@@ -76,10 +94,34 @@ mp_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+static struct block *
+arena_first(struct mp_arena *a)
+{
+	return (struct block *)(void *)((char *)a + ARENA_HEAD);
+}
+
 struct mp_arena *
 mp_arena_new(void)
 {
-	return mp_xcalloc(1, sizeof(struct mp_arena));
+	struct mp_arena *a;
+	struct block *b;
+
+	if (arena_spare != NULL) {
+		a = arena_spare;
+		arena_spare = a->next_free;
+		arena_nspare--;
+	} else
+		a = mp_xmalloc(ARENA_HEAD + sizeof(struct block) +
+		    ARENA_FIRST);
+	b = arena_first(a);
+	b->next = NULL;
+	b->size = ARENA_FIRST;
+	b->used = 0;
+	a->blocks = b;
+	a->cleanups = NULL;
+	a->total = ARENA_FIRST;
+	a->next_free = NULL;
+	return a;
 }
 
 void
@@ -95,13 +137,21 @@ mp_arena_free(struct mp_arena *a)
 		c->fn(c->arg);
 	for (b = a->blocks; b != NULL; b = nb) {
 		nb = b->next;
-		free(b);
+		if (b != arena_first(a))
+			free(b);
+	}
+	if (arena_nspare < ARENA_SPARE) {
+		a->next_free = arena_spare;
+		arena_spare = a;
+		arena_nspare++;
+		return;
 	}
 	free(a);
 }
 
-void *
-mp_arena_alloc(struct mp_arena *a, size_t size)
+/* Uninitialised memory: for strings, which are written over at once. */
+static void *
+arena_alloc_raw(struct mp_arena *a, size_t size)
 {
 	struct block *b = a->blocks;
 	size_t need, bsize;
@@ -129,6 +179,14 @@ mp_arena_alloc(struct mp_arena *a, size_t size)
 	}
 	p = (char *)b->data + b->used;
 	b->used += need;
+	return p;
+}
+
+void *
+mp_arena_alloc(struct mp_arena *a, size_t size)
+{
+	void *p = arena_alloc_raw(a, size);
+
 	memset(p, 0, size);
 	return p;
 }
@@ -136,7 +194,7 @@ mp_arena_alloc(struct mp_arena *a, size_t size)
 char *
 mp_arena_strndup(struct mp_arena *a, const char *s, size_t n)
 {
-	char *p = mp_arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -161,7 +219,7 @@ mp_arena_printf(struct mp_arena *a, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		mp_fatalx("mp_arena_printf: bad format");
-	p = mp_arena_alloc(a, (size_t)n + 1);
+	p = arena_alloc_raw(a, (size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);

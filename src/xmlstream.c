@@ -743,6 +743,11 @@ xmlstream_scan_byte(struct xs_scan *sc, unsigned char c, uint64_t pos)
 	}
 }
 
+/* The bytes of a tag, outside quotes, that xmlstream_scan_tag() acts on. */
+static const unsigned char xs_tag_stop[256] = {
+	['\''] = 1, ['"'] = 1, ['/'] = 1, ['>'] = 1,
+};
+
 /*
  * Runs the scanner over new bytes, counting those of the current top-level
  * unit (the prolog and header, then each stanza; whitespace between stanzas
@@ -772,9 +777,11 @@ xmlstream_scan(struct mp_xmlstream *xs, const unsigned char *p, size_t len,
 		room = xs->max_stanza - sc->count;
 		/* Fast paths for the bulk of stanzas: text, quoted values. */
 		if (sc->state == SCAN_TEXT && sc->depth >= 2) {
-			for (j = i; j < len && j - i < room && p[j] != '<' &&
-			    p[j] != '&'; j++)
-				;
+			j = len - i < room ? len - i : room;
+			q = memchr(p + i, '<', j);
+			j = q != NULL ? (size_t)(q - p) : i + j;
+			if ((q = memchr(p + i, '&', j - i)) != NULL)
+				j = (size_t)(q - p);
 			if (j > i) {
 				sc->count += j - i;
 				sc->safe = base + j;
@@ -787,6 +794,17 @@ xmlstream_scan(struct mp_xmlstream *xs, const unsigned char *p, size_t len,
 			j = q != NULL ? (size_t)(q - p) : i + j;
 			if (j > i) {
 				sc->count += j - i;
+				i = j - 1;
+				continue;
+			}
+		} else if (sc->state == SCAN_TAG) {
+			/* Names and spaces: only quotes, '/' and '>' matter. */
+			for (j = i; j < len && j - i < room &&
+			    !xs_tag_stop[p[j]]; j++)
+				;
+			if (j > i) {
+				sc->count += j - i;
+				sc->slash = false;
 				i = j - 1;
 				continue;
 			}
