@@ -748,30 +748,44 @@ static const unsigned char xs_tag_stop[256] = {
 	['\''] = 1, ['"'] = 1, ['/'] = 1, ['>'] = 1,
 };
 
+/* Why the scanner stopped short of the end of the input. */
+enum xs_scan_stop {
+	XS_SCAN_ALL,
+	XS_SCAN_TOO_BIG,
+	XS_SCAN_TEXT,		/* text between stanzas */
+};
+
 /*
  * Runs the scanner over new bytes, counting those of the current top-level
  * unit (the prolog and header, then each stanza; whitespace between stanzas
  * is free). Returns how many bytes were scanned: fewer than len when the
- * limit was passed.
+ * limit was passed or text came between stanzas. Text is caught here rather
+ * than from expat's callback, which would see it earlier or later than a
+ * syntax error right after it depending on how the bytes were split.
  */
 static size_t
 xmlstream_scan(struct mp_xmlstream *xs, const unsigned char *p, size_t len,
-    bool *too_big_r)
+    enum xs_scan_stop *stop_r)
 {
 	struct xs_scan *sc = &xs->scan;
 	uint64_t base = xs->in_total;
 	size_t i, j, room;
 	const unsigned char *q;
 
-	*too_big_r = false;
+	*stop_r = XS_SCAN_ALL;
 	for (i = 0; i < len; i++) {
-		if (sc->state == SCAN_TEXT && sc->depth == 1 &&
-		    xmlstream_is_ws(p[i])) {
-			sc->safe = base + i + 1;
-			continue;
+		if (sc->state == SCAN_TEXT && sc->depth == 1) {
+			if (xmlstream_is_ws(p[i])) {
+				sc->safe = base + i + 1;
+				continue;
+			}
+			if (p[i] != '<') {
+				*stop_r = XS_SCAN_TEXT;
+				return i;
+			}
 		}
 		if (sc->count >= xs->max_stanza) {
-			*too_big_r = true;
+			*stop_r = XS_SCAN_TOO_BIG;
 			return i;
 		}
 		room = xs->max_stanza - sc->count;
@@ -935,13 +949,13 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 {
 	uint64_t base = xs->in_total, old_fed = xs->fed_total, end;
 	size_t n, ret;
-	bool too_big;
+	enum xs_scan_stop stop;
 
 	if (xs->dead || xs->in_feed || len == 0)
 		return 0;
 	if (base < 2 && xmlstream_utf16(xs, data, len))
 		return 0;
-	n = xmlstream_scan(xs, (const unsigned char *)data, len, &too_big);
+	n = xmlstream_scan(xs, (const unsigned char *)data, len, &stop);
 	xs->in_total = base + n;
 	/*
 	 * Past the limit, expat still gets the complete tokens before it: the
@@ -977,8 +991,11 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 	} else
 		mp_buf_append(&xs->hold, data, n);
 	xs->in_feed = false;
-	if (too_big && !xs->dead)
+	if (stop == XS_SCAN_TOO_BIG && !xs->dead)
 		xmlstream_fail(xs, MP_XS_TOO_BIG, "Stanza too big", base + n);
+	else if (stop == XS_SCAN_TEXT && !xs->dead)
+		xmlstream_fail(xs, MP_XS_BAD_FORMAT, "Text outside stanzas",
+		    base + n);
 	if (xs->dead) {
 		ret = xs->stop_at <= base ? 0 : xs->stop_at - base > len ?
 		    len : (size_t)(xs->stop_at - base);

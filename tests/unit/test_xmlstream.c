@@ -562,6 +562,11 @@ MP_TEST(xs_stream_level_text)
 	CHECK(error_str(HDR "&amp;") == MP_XS_BAD_FORMAT);
 	CHECK(error_str(HDR "<![CDATA[x]]>") == MP_XS_BAD_FORMAT);
 	CHECK(error_str(HDR " \r\n\t <message/> \n <![CDATA[ ]]> ") == -1);
+	/* Text then a syntax error: the text, however split (fuzz_stream). */
+	CHECK(error_str(HDR "\r\n  b>]]></x>") == MP_XS_BAD_FORMAT);
+	CHECK(error_str(HDR "<a/>b</c>") == MP_XS_BAD_FORMAT);
+	/* A syntax error then text: the syntax error. */
+	CHECK(error_str(HDR "<a></b>text") == MP_XS_NOT_WELL_FORMED);
 	got = run(HDR "<message/> x <message/>");
 	/* The stanza before the text still went out, the one after did not. */
 	CHECK(strstr(got, "S <message/>\nX 2\n") != NULL);
