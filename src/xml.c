@@ -385,14 +385,50 @@ xml_put_attrs(struct mp_buf *b, const struct mp_node *e)
 	}
 }
 
+/*
+ * The XML namespace is bound to "xml" and nothing else may be (Namespaces
+ * in XML 1.0, section 3): its elements are written "xml:name" and leave the
+ * default namespace as it was.
+ */
+static bool
+xml_is_xml_ns(const char *ns)
+{
+	return ns != NULL && strcmp(ns, MP_NS_XML) == 0;
+}
+
+static void
+xml_put_name(struct mp_buf *b, const struct mp_node *e)
+{
+	if (xml_is_xml_ns(e->xmlns))
+		mp_buf_append(b, "xml:", 4);
+	mp_buf_puts(b, e->name);
+}
+
+/* The default namespace in force where e is written. */
+static const char *
+xml_in_force(const struct mp_node *e, const struct mp_node *top,
+    const char *top_in_force)
+{
+	const struct mp_node *p;
+
+	if (e == top)
+		return top_in_force;
+	for (p = e->parent;; p = p->parent) {
+		if (!xml_is_xml_ns(p->xmlns))
+			return p->xmlns;
+		if (p == top)
+			return top_in_force;
+	}
+}
+
 static void
 xml_open_tag(struct mp_buf *b, const struct mp_node *e, const char *in_force)
 {
 	const char *ns = e->xmlns != NULL ? e->xmlns : "";
 
 	mp_buf_putc(b, '<');
-	mp_buf_puts(b, e->name);
-	if (!xml_ns_equal(ns, in_force)) {
+	xml_put_name(b, e);
+	if (!xml_is_xml_ns(ns) && !xml_ns_equal(ns, in_force)) {
 		mp_buf_append(b, " xmlns='", 8);
 		mp_xml_escape(b, ns, strlen(ns), true);
 		mp_buf_putc(b, '\'');
@@ -415,8 +451,7 @@ mp_xml_serialize(struct mp_buf *b, const struct mp_node *n,
 			if (e->text_len > 0)
 				mp_xml_escape(b, e->text, e->text_len, false);
 		} else {
-			xml_open_tag(b, e, e == n ? parent_xmlns :
-			    e->parent->xmlns);
+			xml_open_tag(b, e, xml_in_force(e, n, parent_xmlns));
 			if (e->children != NULL) {
 				mp_buf_putc(b, '>');
 				e = e->children;
@@ -427,7 +462,7 @@ mp_xml_serialize(struct mp_buf *b, const struct mp_node *n,
 		while (e != n && e->next == NULL) {
 			e = e->parent;
 			mp_buf_append(b, "</", 2);
-			mp_buf_puts(b, e->name);
+			xml_put_name(b, e);
 			mp_buf_putc(b, '>');
 		}
 		if (e == n)

@@ -1043,6 +1043,25 @@ def test_stanza_before_bind(raw, witness, stanza):
     serving(witness)
 
 
+# ---- what one client sends must not break another's stream ---------------
+
+def test_xml_namespace_elements_reach_the_recipient(raw):
+    """Namespaces in XML 1.0 section 3: elements in the XML namespace are
+    written with the xml prefix, which is never declared; written as
+    xmlns='http://www.w3.org/XML/1998/namespace' they would make the
+    recipient's parser fail and end its stream."""
+    a = raw.logged_in('alice', resource='xmlns-a')
+    b = raw.logged_in('bob', resource='xmlns-b')
+    a.send("<message to='%s' id='x1'><body>hi</body><xml:odd "
+           "xml:space='preserve'><c/></xml:odd></message>" % b.jid)
+    m = b.wait_for(lambda e: e.get('id') == 'x1')
+    odd = m.find(q('http://www.w3.org/XML/1998/namespace', 'odd'))
+    assert odd is not None, text_of(m)
+    assert odd.find(q(NS_CLIENT, 'c')) is not None, text_of(m)
+    # Bob's stream is still fine.
+    assert b.iq(PING, to=DOMAIN).get('type') == 'result'
+
+
 def test_server_survived_everything(raw, server):
     """RFC 6120 13.12: after all of the above the server still runs, and a
     fresh client logs in and gets answers."""

@@ -1000,6 +1000,27 @@ MP_TEST(xml_serialize_namespaces)
 	mp_arena_free(a);
 }
 
+/* Elements in the XML namespace keep the xml prefix (found by fuzz_roundtrip). */
+MP_TEST(xml_serialize_xml_namespace)
+{
+	char *got;
+
+	got = run(HDR "<message><xml:la/><xml:b xml:space='x'><c/><d "
+	    "xmlns='urn:d'><xml:e/></d></xml:b></message>");
+	CHECK_STR(got, "H http://etherx.jabber.org/streams|stream|"
+	    "jabber:client|example.com|-|1.0|-|-\n"
+	    "S <message><xml:la/><xml:b xml:space='x'><c/><d xmlns='urn:d'>"
+	    "<xml:e/></d></xml:b></message>\n");
+	free(got);
+	/* And it parses back to the same. */
+	got = run(HDR "<message><xml:la/><xml:b xml:space='x'><c/><d "
+	    "xmlns='urn:d'><xml:e/></d></xml:b></message>"
+	    "<message><xml:la/><xml:b xml:space='x'><c/><d xmlns='urn:d'>"
+	    "<xml:e/></d></xml:b></message>");
+	CHECK(strstr(got, "X ") == NULL);
+	free(got);
+}
+
 /* Serializing then parsing gives back the same tree, attributes included. */
 MP_TEST(xml_serialize_parse_back)
 {
