@@ -140,12 +140,14 @@ mp_arena_free(struct mp_arena *a)
 		if (b != arena_first(a))
 			free(b);
 	}
+#if ARENA_SPARE > 0
 	if (arena_nspare < ARENA_SPARE) {
 		a->next_free = arena_spare;
 		arena_spare = a;
 		arena_nspare++;
 		return;
 	}
+#endif
 	free(a);
 }
 
