@@ -64,6 +64,19 @@ feed(struct mp_xmlstream *xs, const char *s)
 	return mp_xmlstream_feed(xs, s, strlen(s));
 }
 
+/* A fresh stream past the usual header, parked at once. */
+static struct mp_xmlstream *
+parked_stream(struct park *p)
+{
+	struct mp_xmlstream *xs;
+
+	memset(p, 0, sizeof(*p));
+	xs = mp_xmlstream_new(&park_cbs, p);
+	feed(xs, HDR);
+	mp_xmlstream_trim(xs);
+	return xs;
+}
+
 MP_TEST(xs_park_basic)
 {
 	struct park p = { 0 };
@@ -127,10 +140,8 @@ MP_TEST(xs_park_root_declarations)
 	mp_buf_free(&p.log);
 
 	/* ...and a wrong one is still an error. */
-	memset(&p, 0, sizeof(p));
-	xs = mp_xmlstream_new(&park_cbs, &p);
-	feed(xs, HDR);
-	CHECK(mp_xmlstream_trim(xs));
+	xs = parked_stream(&p);
+	CHECK(mp_xmlstream_parked(xs));
 	CHECK(feed(xs, "<a/></stream>") < 13);
 	CHECK(p.errors == 1 && p.err == MP_XS_NOT_WELL_FORMED);
 	CHECK(p.stanzas == 1);
@@ -138,10 +149,8 @@ MP_TEST(xs_park_root_declarations)
 	mp_buf_free(&p.log);
 
 	/* A prefix the root did not declare stays unbound. */
-	memset(&p, 0, sizeof(p));
-	xs = mp_xmlstream_new(&park_cbs, &p);
-	feed(xs, HDR);
-	CHECK(mp_xmlstream_trim(xs));
+	xs = parked_stream(&p);
+	CHECK(mp_xmlstream_parked(xs));
 	feed(xs, "<x:q/>");
 	CHECK(p.errors == 1 && p.err == MP_XS_BAD_NAMESPACE_PREFIX);
 	mp_xmlstream_free(xs);
