@@ -122,9 +122,11 @@ raise_nofile(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
 		return;
-	rl.rlim_cur = rl.rlim_max;
+	/* No process may have an unlimited number: the kernel caps it. */
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		mp_log_warn("setrlimit(RLIMIT_NOFILE)");
+		mp_log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+		    (unsigned long long)rl.rlim_cur);
 }
 
 int
