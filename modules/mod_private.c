@@ -179,14 +179,6 @@ out:
 	return rc;
 }
 
-static const struct mp_error *
-private_store_error(const char *error)
-{
-	if (mp_store_is_full(error))
-		return &mp_err_resource_constraint;
-	return &mp_err_internal_server_error;
-}
-
 /*
  * XEP-0049 2.1: a set holds at least one element, and "MAY contain
  * multiple elements"; all are stored or none. An element that is empty
@@ -241,7 +233,7 @@ private_set(struct mp_event *ev, void *arg)
 		else {
 			mp_log_warnx("cannot store private XML of %s: %s",
 			    w.bare, error);
-			err = private_store_error(error);
+			err = mp_err_for_store(error);
 		}
 	}
 	for (i = 0; i < n; i++)

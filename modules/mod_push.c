@@ -80,14 +80,6 @@ push_range_end(struct mp_arena *a, const char *prefix, size_t len)
 	return e;
 }
 
-static const struct mp_error *
-push_store_error(const char *error)
-{
-	if (mp_store_is_full(error))
-		return &mp_err_resource_constraint;
-	return &mp_err_internal_server_error;
-}
-
 /* Keys of a range, copied: the scan's memory may move under deletes. */
 /* Deletes every key in [start, end). */
 static int
@@ -207,7 +199,7 @@ push_enable(struct mp_event *ev, void *arg)
 		else {
 			mp_log_warnx("cannot store push registration of %s: %s",
 			    bare, error);
-			mp_reply_error(ev, push_store_error(error));
+			mp_reply_error(ev, mp_err_for_store(error));
 		}
 	} else
 		mp_reply_result(ev);
@@ -259,7 +251,7 @@ push_disable(struct mp_event *ev, void *arg)
 	    &error) == -1) {
 		mp_log_warnx("cannot remove push registration of %s: %s",
 		    bare, error);
-		mp_reply_error(ev, push_store_error(error));
+		mp_reply_error(ev, mp_err_for_store(error));
 	} else
 		mp_reply_result(ev);
 	return MP_HANDLED;

@@ -66,15 +66,6 @@ vcard_put_txn(struct mp_txn *txn, void *arg, const char **error_r)
 	return 0;
 }
 
-/* Storage full is the sender's problem to wait out; anything else is ours. */
-static const struct mp_error *
-vcard_store_error(const char *error)
-{
-	if (mp_store_is_full(error))
-		return &mp_err_resource_constraint;
-	return &mp_err_internal_server_error;
-}
-
 static enum mp_verdict
 vcard_set(struct mp_event *ev, void *arg)
 {
@@ -100,7 +91,7 @@ vcard_set(struct mp_event *ev, void *arg)
 	if (mp_store_write(mp_store_get(), vcard_put_txn, &p, &error) == -1) {
 		mp_log_warnx("cannot store the vCard of %s: %s", p.key, error);
 		mp_buf_free(&b);
-		mp_reply_error(ev, vcard_store_error(error));
+		mp_reply_error(ev, mp_err_for_store(error));
 		return MP_HANDLED;
 	}
 	mp_buf_free(&b);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <magpie/module.h>
+#include <magpie/store.h>
 
 #include "c2s.h"
 
@@ -25,6 +26,14 @@ STANZA_ERR(mp_err_remote_server_not_found, MP_ERR_CANCEL,
 STANZA_ERR(mp_err_resource_constraint, MP_ERR_WAIT, "resource-constraint");
 STANZA_ERR(mp_err_service_unavailable, MP_ERR_CANCEL, "service-unavailable");
 STANZA_ERR(mp_err_policy_violation, MP_ERR_MODIFY, "policy-violation");
+
+const struct mp_error *
+mp_err_for_store(const char *store_error)
+{
+	if (mp_store_is_full(store_error))
+		return &mp_err_resource_constraint;
+	return &mp_err_internal_server_error;
+}
 
 static const char *const err_types[] = {
 	[MP_ERR_AUTH] = "auth",

@@ -141,6 +141,8 @@ extern const struct mp_error mp_err_remote_server_not_found;
 extern const struct mp_error mp_err_resource_constraint;
 extern const struct mp_error mp_err_service_unavailable;
 extern const struct mp_error mp_err_policy_violation;
+/* The error for a failed store write: full storage is resource-constraint (wait), the rest internal. */
+const struct mp_error *mp_err_for_store(const char *store_error);
 
 /* An <iq type='result'/> answering ev's iq (addresses swapped), in ev->arena. */
 struct mp_node	*mp_iq_result_new(struct mp_event *ev);

@@ -98,10 +98,7 @@ command_storage_error(struct mp_event *ev, const char *user,
 {
 	mp_log_warnx("%s: cannot store the blocklist: %s", user,
 	    error != NULL ? error : "failed");
-	if (mp_store_is_full(error))
-		mp_reply_error(ev, &mp_err_resource_constraint);
-	else
-		mp_reply_error(ev, &mp_err_internal_server_error);
+	mp_reply_error(ev, mp_err_for_store(error));
 }
 
 static enum mp_verdict
