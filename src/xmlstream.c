@@ -1004,8 +1004,7 @@ mp_xmlstream_feed(struct mp_xmlstream *xs, const char *data, size_t len)
 		ret = len;
 		if (xs->hold.len == 0)
 			mp_buf_free(&xs->hold);
-		if (xs->parser != NULL &&
-		    xs_mem_footprint(xs->mem) > XS_PARSER_RECYCLE)
+		if (mp_xmlstream_parser_memory(xs) > XS_PARSER_RECYCLE)
 			mp_xmlstream_trim(xs);
 	}
 	if (xs->reset_pending)
@@ -1030,9 +1029,8 @@ mp_xmlstream_trim(struct mp_xmlstream *xs)
 	 */
 	if (xmlstream_pos(xs) != xs->fed_total)
 		return false;
+	/* The text and hold-back buffers are already freed between stanzas. */
 	xmlstream_parser_free(xs);
-	mp_buf_free(&xs->text);
-	mp_buf_free(&xs->hold);
 	return true;
 }
 
