@@ -278,17 +278,49 @@ class RawClient:
                 return elem
             skipped.append(elem)
 
+    def elements_for(self, wait):
+        """Yields every element that arrives within wait seconds. Running
+        out of time ends it quietly; the stream ending raises StreamClosed."""
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                elem = self.next_element(left)
+            except StreamClosed:
+                raise
+            except ProtocolError as e:
+                if 'timed out' in str(e):
+                    return
+                raise
+            yield elem
+
     def no_element(self, timeout=1.0):
         """Asserts that nothing arrives for a while (connection stays up)."""
-        try:
-            elem = self.next_element(timeout)
-        except StreamClosed:
-            raise
-        except ProtocolError as e:
-            if 'timed out' in str(e):
-                return
-            raise
-        raise ProtocolError('unexpected element: %s' % text_of(elem))
+        for elem in self.elements_for(timeout):
+            raise ProtocolError('unexpected element: %s' % text_of(elem))
+
+    def sync(self, to='localhost', timeout=5.0):
+        """A ping round trip to the server; returns the elements that came
+        before its answer (the server handles one stream in order, so all
+        it did because of what was sent before has arrived)."""
+        id_ = 'sync%d' % next(_ids)
+        self.send("<iq type='get' id='%s' to='%s'><ping xmlns='urn:xmpp:ping'"
+                  "/></iq>" % (id_, to))
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProtocolError('no ping answer; %s' % self.describe())
+            elem = self.next_element(left)
+            if elem.tag == q(NS_CLIENT, 'iq') and elem.get('id') == id_:
+                if elem.get('type') != 'result':
+                    raise ProtocolError('ping answered with %s' %
+                                        text_of(elem))
+                return got
+            got.append(elem)
 
     def wait_header(self, timeout=None):
         """Waits for the server's stream header; returns its attributes."""

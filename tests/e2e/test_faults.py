@@ -25,16 +25,7 @@ ALICE = 'alice@' + DOMAIN
 def sync(c, timeout=10.0):
     """A ping round trip; returns the elements that came before its
     answer (the server handles one stream in order)."""
-    id_ = 'sync%d' % time.monotonic_ns()
-    c.send("<iq type='get' id='%s' to='%s'>%s</iq>" % (id_, DOMAIN, PING))
-    got = []
-    deadline = time.monotonic() + timeout
-    while True:
-        e = c.next_element(max(0.05, deadline - time.monotonic()))
-        if e.tag == IQ and e.get('id') == id_:
-            assert e.get('type') == 'result', text_of(e)
-            return got
-        got.append(e)
+    return c.sync(DOMAIN, timeout)
 
 
 def drain_offline(raw, srv, user='alice', timeout=20.0):

@@ -102,16 +102,7 @@ def bound(raw, user='alice', resource=None):
 
 def sync(c, timeout=5.0):
     """A ping round trip; returns what arrived before its answer."""
-    id_ = 'sync%d' % time.monotonic_ns()
-    c.send("<iq type='get' id='%s' to='%s'>%s</iq>" % (id_, DOMAIN, PING))
-    got = []
-    deadline = time.monotonic() + timeout
-    while True:
-        e = c.next_element(max(0.05, deadline - time.monotonic()))
-        if e.tag == IQ and e.get('id') == id_:
-            assert e.get('type') == 'result', text_of(e)
-            return got
-        got.append(e)
+    return c.sync(DOMAIN, timeout)
 
 
 def nodelay(c):

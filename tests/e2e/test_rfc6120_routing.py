@@ -2,13 +2,11 @@
 delivery to bare and full JIDs by availability and priority, and the error
 replies for unknown users, resources and domains."""
 
-import time
 
 import pytest
 
 from magpie import DOMAIN
-from rawxmpp import NS_CLIENT, ProtocolError, StreamClosed, error_condition, \
-    q, text_of
+from rawxmpp import NS_CLIENT, error_condition, q, text_of
 
 MSG = q(NS_CLIENT, 'message')
 IQ = q(NS_CLIENT, 'iq')
@@ -43,19 +41,7 @@ def next_of(c, tag, timeout=5.0):
 
 def silent(c, wait=1.0, tags=(MSG, IQ)):
     """Asserts no stanza of those kinds arrives within wait seconds."""
-    deadline = time.monotonic() + wait
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            e = c.next_element(left)
-        except StreamClosed:
-            raise
-        except ProtocolError as err:
-            if 'timed out' in str(err):
-                return
-            raise
+    for e in c.elements_for(wait):
         if e.tag in tags:
             raise AssertionError('unexpected stanza: %s' % text_of(e))
 

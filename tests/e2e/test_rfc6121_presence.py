@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 
-from magpie import DOMAIN
 from rawxmpp import text_of
 from test_rfc6121_roster import PRESENCE, bare, login, next_push, push_item, \
     roster_items, roster_set, start_server, sync, take

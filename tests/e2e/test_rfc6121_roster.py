@@ -2,14 +2,12 @@
 resources, validation of roster sets, the item limit and persistence.
 Helpers here are shared with the presence and roster versioning tests."""
 
-import time
 
 import pytest
 
 import magpie
 from magpie import DOMAIN
-from rawxmpp import NS_CLIENT, ProtocolError, StreamClosed, error_condition, \
-    q, text_of
+from rawxmpp import NS_CLIENT, error_condition, q, text_of
 
 NS_ROSTER = 'jabber:iq:roster'
 IQ = q(NS_CLIENT, 'iq')
@@ -127,19 +125,7 @@ def push_item(e):
 
 
 def no_push(c, wait=1.0):
-    deadline = time.monotonic() + wait
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            e = c.next_element(left)
-        except StreamClosed:
-            raise
-        except ProtocolError as err:
-            if 'timed out' in str(err):
-                return
-            raise
+    for e in c.elements_for(wait):
         if is_push(e):
             raise AssertionError('unexpected push: %s' % text_of(e))
 

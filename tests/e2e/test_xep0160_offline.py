@@ -41,19 +41,7 @@ def collect(c, timeout=5.0):
     """Pings the server and returns the messages received before the answer
     (the server handles a stream in order, so everything it delivered
     because of what c sent before has arrived)."""
-    id_ = 'sync%d' % next(_ids)
-    c.send("<iq type='get' id='%s' to='%s'><ping xmlns='urn:xmpp:ping'/>"
-           "</iq>" % (id_, DOMAIN))
-    got = []
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, 'no ping answer; %s' % c.describe()
-        e = c.next_element(left)
-        if e.tag == IQ and e.get('id') == id_:
-            return got
-        if e.tag == MSG:
-            got.append(e)
+    return [e for e in c.sync(DOMAIN, timeout) if e.tag == MSG]
 
 
 def login(raw, srv, user, *, resource=None, presence=True, priority=None):

@@ -8,8 +8,7 @@ import pytest
 
 import magpie
 from magpie import DOMAIN
-from rawxmpp import NS_CLIENT, NS_STANZAS, ProtocolError, StreamClosed, \
-    error_condition, q, text_of
+from rawxmpp import NS_CLIENT, NS_STANZAS, error_condition, q, text_of
 
 NS_BLOCKING = 'urn:xmpp:blocking'
 NS_BLOCKING_ERRORS = 'urn:xmpp:blocking:errors'
@@ -108,19 +107,7 @@ def push_items(e, name):
 def silent(c, wait=1.0, tags=(MSG, IQ, PRESENCE), what=None):
     """Asserts that no stanza of those kinds (and matching what, when
     given) arrives within wait seconds."""
-    deadline = time.monotonic() + wait
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            e = c.next_element(left)
-        except StreamClosed:
-            raise
-        except ProtocolError as err:
-            if 'timed out' in str(err):
-                return
-            raise
+    for e in c.elements_for(wait):
         if e.tag in tags and (what is None or what(e)):
             raise AssertionError('unexpected stanza: %s' % text_of(e))
 

@@ -5,14 +5,12 @@ hint, and the interplay with RFC 6121 delivery to bare JIDs."""
 
 import asyncio
 import itertools
-import time
 
 import pytest
 
 import magpie
 from magpie import DOMAIN
-from rawxmpp import NS_CLIENT, ProtocolError, StreamClosed, \
-    error_condition, q, text_of
+from rawxmpp import NS_CLIENT, error_condition, q, text_of
 
 NS_CARBONS = 'urn:xmpp:carbons:2'
 NS_FORWARD = 'urn:xmpp:forward:0'
@@ -99,22 +97,7 @@ def send(c, to, id_=None, *, type_='chat', body='hello', extra=''):
 
 def messages(c, wait=1.0):
     """Every message that arrives within wait seconds."""
-    out = []
-    deadline = time.monotonic() + wait
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return out
-        try:
-            e = c.next_element(left)
-        except StreamClosed:
-            raise
-        except ProtocolError as err:
-            if 'timed out' in str(err):
-                return out
-            raise
-        if e.tag == MSG:
-            out.append(e)
+    return [e for e in c.elements_for(wait) if e.tag == MSG]
 
 
 def carbon_parts(m):
